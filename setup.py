@@ -1,0 +1,23 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tfcs231n",
+    version="0.1.0",
+    description=(
+        "TensorFlow 2 / Keras 3 implementation of CS231n assignment 3 and the d2l.ai "
+        "computer-vision chapter, with parity tests against a NumPy/PyTorch reference."
+    ),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfcs231n", "tfcs231n.*", "torchref", "torchref.*"]),
+    install_requires=["tensorflow>=2.16", "numpy", "h5py", "pillow"],
+    extras_require={
+        # torch is pinned so that pip takes the CPU build that lies on the course machines;
+        # a looser spec pulls a multi-GB CUDA build.
+        "test": ["pytest", "torch==2.13.0", "nbformat", "nbclient", "ipykernel"],
+    },
+    entry_points={"console_scripts": ["tfcs231n = tfcs231n.cli:main"]},
+)

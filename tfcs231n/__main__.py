@@ -1,0 +1,5 @@
+import sys
+
+from tfcs231n.cli import main
+
+sys.exit(main())

@@ -1,0 +1,58 @@
+"""The `tfcs231n` console command.
+
+Subcommands import their modules lazily: `tfcs231n --help` should not wait for TensorFlow.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+
+def _parity(args):
+    from tfcs231n import parity, parity_cases
+
+    dtypes = ["float64", "float32"] if args.dtype == "all" else [args.dtype]
+    reports = [
+        case.run(dtype, seed=args.seed)
+        for case in parity_cases.cases(args.module)
+        for dtype in dtypes
+    ]
+    print(parity.format_table(reports))
+    failed = [r for r in reports if not r.ok]
+    print(f"\n{len(reports) - len(failed)} passed, {len(failed)} failed")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump([r.to_dict() for r in reports], f, indent=1)
+    return 1 if failed else 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tfcs231n",
+        description="CS231n assignment 3 and d2l computer vision in TensorFlow, checked "
+        "against a NumPy/PyTorch reference.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("parity", help="compare every registered TF op with the reference")
+    p.add_argument("--module", help="only this module's cases (default: all)")
+    p.add_argument("--dtype", choices=["float64", "float32", "all"], default="all")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", metavar="FILE", help="also write the reports as JSON")
+    p.set_defaults(run=_parity)
+    return parser
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's start-up chatter out
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The registered parity cases: each TF op beside its `torchref` reference.
+
+`tfcs231n parity`, the test suite and the demo's parity table all run these, so the cases
+are defined once. A module registers a function ``dims -> [Case]``; `SHAPES` lists the
+dimension sets (every dimension different, so a transposed weight cannot pass).
+"""
+
+import dataclasses
+import math
+
+from tfcs231n import parity
+from tfcs231n.parity import boolean, integers, normal
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One comparison: see `parity.compare` for the meaning of the fields."""
+
+    module: str
+    name: str
+    tf_fn: object
+    ref_fn: object
+    specs: dict
+    wrt: tuple = ()
+    output_names: tuple = None
+
+    def run(self, dtype="float64", seed=0):
+        return parity.compare(
+            self.name, self.tf_fn, self.ref_fn, self.specs, wrt=self.wrt, dtype=dtype,
+            seed=seed, output_names=self.output_names,
+        )
+
+
+# Dimension sets per module: the first is the CLI's; tests run all of them.
+SHAPES = {
+    "rnn": [
+        dict(N=3, T=4, D=5, H=6, V=7),
+        dict(N=2, T=9, D=11, H=8, V=13),
+        dict(N=5, T=1, D=3, H=10, V=4),
+    ],
+}
+
+_BUILDERS = {}
+
+
+def register(module):
+    def decorate(builder):
+        _BUILDERS[module] = builder
+        return builder
+    return decorate
+
+
+def modules():
+    return list(_BUILDERS)
+
+
+def cases(module=None, shape_index=0):
+    """The cases of one module (or all) for one of its dimension sets."""
+    selected = [module] if module else modules()
+    out = []
+    for m in selected:
+        if m not in _BUILDERS:
+            raise ValueError(f"unknown parity module {m!r}; registered: {modules()}")
+        out.extend(_BUILDERS[m](SHAPES[m][shape_index]))
+    return out
+
+
+def _course(forward, backward, grad_names, n_out=1):
+    """Adapts a course-style (forward -> (*out, cache), backward) pair to `compare`."""
+
+    def ref(inputs, douts):
+        *outs, cache = forward(**inputs)
+        grads = backward(*douts[:n_out], cache)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        return outs, dict(zip(grad_names, grads))
+
+    return ref
+
+
+@register("rnn")
+def _rnn_cases(d):
+    from torchref import rnn_layers as ref
+
+    from tfcs231n import rnn_layers as ops
+
+    N, T, D, H, V = d["N"], d["T"], d["D"], d["H"], d["V"]
+    wx, wh = 1 / math.sqrt(D), 1 / math.sqrt(H)
+    shape = f"N{N}T{T}D{D}H{H}"
+    step = dict(x=normal((N, D)), prev_h=normal((N, H)))
+    seq = dict(x=normal((N, T, D)), h0=normal((N, H)))
+    rnn_w = dict(Wx=normal((D, H), wx), Wh=normal((H, H), wh), b=normal((H,)))
+    lstm_w = dict(Wx=normal((D, 4 * H), wx), Wh=normal((H, 4 * H), wh), b=normal((4 * H,)))
+    rnn_grads = ("x", "prev_h", "Wx", "Wh", "b")
+    seq_grads = ("x", "h0", "Wx", "Wh", "b")
+
+    def softmax_ref(inputs, douts):
+        loss, dx = ref.temporal_softmax_loss(inputs["x"], inputs["y"], inputs["mask"])
+        return loss, {"x": dx * douts[0]}
+
+    def softmax(scale):
+        return dict(x=normal((N, T, V), scale), y=integers((N, T), 0, V),
+                    mask=boolean((N, T), 0.7))
+    return [
+        Case("rnn", f"rnn_step_forward[{shape}]", ops.rnn_step_forward,
+             _course(ref.rnn_step_forward, ref.rnn_step_backward, rnn_grads),
+             {**step, **rnn_w}, rnn_grads, ("next_h",)),
+        Case("rnn", f"rnn_forward[{shape}]", ops.rnn_forward,
+             _course(ref.rnn_forward, ref.rnn_backward, seq_grads),
+             {**seq, **rnn_w}, seq_grads, ("h",)),
+        Case("rnn", f"lstm_step_forward[{shape}]", ops.lstm_step_forward,
+             _course(ref.lstm_step_forward, ref.lstm_step_backward,
+                     ("x", "prev_h", "prev_c", "Wx", "Wh", "b"), n_out=2),
+             {**step, "prev_c": normal((N, H)), **lstm_w},
+             ("x", "prev_h", "prev_c", "Wx", "Wh", "b"), ("next_h", "next_c")),
+        Case("rnn", f"lstm_forward[{shape}]", ops.lstm_forward,
+             _course(ref.lstm_forward, ref.lstm_backward, seq_grads),
+             {**seq, **lstm_w}, seq_grads, ("h",)),
+        Case("rnn", f"word_embedding_forward[N{N}T{T}V{V}D{D}]", ops.word_embedding_forward,
+             _course(ref.word_embedding_forward, ref.word_embedding_backward, ("W",)),
+             dict(x=integers((N, T), 0, V), W=normal((V, D))), ("W",)),
+        Case("rnn", f"temporal_affine_forward[N{N}T{T}D{D}M{V}]", ops.temporal_affine_forward,
+             _course(ref.temporal_affine_forward, ref.temporal_affine_backward,
+                     ("x", "w", "b")),
+             dict(x=normal((N, T, D)), w=normal((D, V), wx), b=normal((V,))), ("x", "w", "b")),
+        Case("rnn", f"temporal_softmax_loss[N{N}T{T}V{V}]", ops.temporal_softmax_loss,
+             softmax_ref, softmax(1.0), ("x",), ("loss",)),
+        # Scores of 1e4 overflow a naive exp; both sides must stay finite and agree.
+        Case("rnn", f"temporal_softmax_loss[N{N}T{T}V{V},scores*1e4]",
+             ops.temporal_softmax_loss, softmax_ref, softmax(1e4), ("x",), ("loss",)),
+    ]
