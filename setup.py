@@ -13,7 +13,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tfcs231n", "tfcs231n.*", "torchref", "torchref.*"]),
-    install_requires=["tensorflow>=2.16", "numpy", "h5py", "pillow"],
+    install_requires=["tensorflow>=2.16", "numpy", "h5py", "pillow", "matplotlib"],
     extras_require={
         # torch is pinned so that pip takes the CPU build that lies on the course machines;
         # a looser spec pulls a multi-GB CUDA build.

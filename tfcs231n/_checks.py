@@ -18,7 +18,7 @@ class Dims:
 
     The first argument that mentions a dimension binds it; every later mention must agree.
     A spec is a comma-separated string such as ``"N,T,D"`` or ``"H,4H"`` (a leading integer
-    multiplies the named size, for the LSTM's stacked gates). Unknown sizes (``None`` inside a
+    multiplies the named size, for the LSTM's stacked gates); a bare integer is a fixed size. Unknown sizes (``None`` inside a
     traced function) are skipped.
 
     Example:
@@ -45,7 +45,10 @@ class Dims:
         for (mult, name), size in sorted(zip(parsed, shape), key=lambda p: p[0][0] != 1):
             if size is None:
                 continue
-            if name not in self._sizes:
+            if name is None:
+                if size != mult:
+                    raise ValueError(f"{arg} has shape {shape} but expected ({spec})")
+            elif name not in self._sizes:
                 if size % mult:
                     raise ValueError(
                         f"{arg} has shape {shape}: a dimension of ({spec}) must be a "
@@ -55,7 +58,8 @@ class Dims:
             elif self._sizes[name][0] * mult != size:
                 bound, source = self._sizes[name]
                 expected = tuple(
-                    self._sizes[n][0] * m if n in self._sizes else "?" for m, n in parsed
+                    m if n is None else self._sizes[n][0] * m if n in self._sizes else "?"
+                for m, n in parsed
                 )
                 raise ValueError(
                     f"{arg} has shape {shape} but expected ({spec}) = {expected}: "
@@ -65,6 +69,8 @@ class Dims:
 
 
 def _parse(token):
+    if token.isdigit():
+        return int(token), None
     match = _TOKEN.match(token)
     if not match:
         raise ValueError(f"bad dimension token {token!r}")

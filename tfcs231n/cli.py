@@ -8,6 +8,9 @@ import json
 import os
 import sys
 
+from tfcs231n import bench  # imports TensorFlow only when a workload runs
+from tfcs231n.commands import caption
+
 
 def _parity(args):
     from tfcs231n import parity, parity_cases
@@ -27,6 +30,16 @@ def _parity(args):
     return 1 if failed else 0
 
 
+def _bench(args):
+    names = list(bench.WORKLOADS) if args.workload == "all" else [args.workload]
+    timings, peak = bench.run(names, repeats=args.repeats)
+    print(bench.format_report(timings, peak))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(bench.to_json(timings, peak), f, indent=1)
+    return 1 if any(t.error for t in timings) else 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tfcs231n",
@@ -41,6 +54,14 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="FILE", help="also write the reports as JSON")
     p.set_defaults(run=_parity)
+
+    p = sub.add_parser("bench", help="time TF against the PyTorch reference, side by side")
+    p.add_argument("workload", nargs="?", default="all", choices=[*bench.WORKLOADS, "all"])
+    p.add_argument("--repeats", type=int, default=20, help="timed runs per variant")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.set_defaults(run=_bench)
+
+    caption.add_parser(sub)
     return parser
 
 

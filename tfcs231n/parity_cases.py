@@ -38,6 +38,10 @@ SHAPES = {
         dict(N=2, T=9, D=11, H=8, V=13),
         dict(N=5, T=1, D=3, H=10, V=4),
     ],
+    "captioning": [
+        dict(N=3, T=5, D=7, W=4, H=6, V=9),
+        dict(N=4, T=8, D=5, W=6, H=3, V=11),
+    ],
 }
 
 _BUILDERS = {}
@@ -128,3 +132,37 @@ def _rnn_cases(d):
         Case("rnn", f"temporal_softmax_loss[N{N}T{T}V{V},scores*1e4]",
              ops.temporal_softmax_loss, softmax_ref, softmax(1e4), ("x",), ("loss",)),
     ]
+
+
+@register("captioning")
+def _captioning_cases(d):
+    from torchref import captioning as ref
+
+    from tfcs231n import captioning as cap
+
+    N, T, D, W, H, V = d["N"], d["T"], d["D"], d["W"], d["H"], d["V"]
+    vocab = {"<NULL>": 0, "<START>": 1, "<END>": 2, **{f"w{i}": i for i in range(3, V)}}
+    out = []
+    for cell, gates in (("rnn", 1), ("lstm", 4)):
+        params = dict(
+            W_proj=normal((D, H), 1 / math.sqrt(D)), b_proj=normal((H,)),
+            W_embed=normal((V, W)), Wx=normal((W, gates * H), 1 / math.sqrt(W)),
+            Wh=normal((H, gates * H), 1 / math.sqrt(H)), b=normal((gates * H,)),
+            W_vocab=normal((H, V), 1 / math.sqrt(H)), b_vocab=normal((V,)),
+        )
+
+        def tf_fn(features, captions, _cell=cell, **p):
+            return cap.captioning_loss(p, features, captions, null=0, cell_type=_cell)
+
+        def ref_fn(inputs, douts, _cell=cell):
+            model = ref.NumpyCaptioningRNN(vocab, D, W, H, _cell,
+                                           dtype=inputs["features"].dtype.type)
+            model.params = {k: inputs[k] for k in model.params}
+            loss, grads = model.loss(inputs["features"], inputs["captions"])
+            return loss, {k: g * douts[0] for k, g in grads.items()}
+
+        # Captions include id 0 (<NULL>), so the mask is exercised.
+        specs = dict(features=normal((N, D)), captions=integers((N, T + 1), 0, V), **params)
+        out.append(Case("captioning", f"captioning_loss[{cell},N{N}T{T}D{D}W{W}H{H}V{V}]",
+                        tf_fn, ref_fn, specs, tuple(params), ("loss",)))
+    return out

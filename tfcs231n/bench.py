@@ -1,0 +1,174 @@
+"""`tfcs231n bench`: TF and the PyTorch reference timed side by side, in one run.
+
+Each workload builds the same computation with the same weights in both frameworks and
+times it in TF eagerly, in `tf.function`, in `tf.function(jit_compile=True)` (XLA), and in
+PyTorch, with warm-up runs first. Reported: median and interquartile range per variant, the
+ratio best-TF / PyTorch (below 1 means TF is faster), and achieved GFLOP/s next to the
+machine's measured float32 matmul rate, so the distance to the hardware is visible.
+"""
+
+import dataclasses
+import statistics
+import time
+
+import numpy as np
+
+TF_VARIANTS = ("tf-eager", "tf-function", "tf-xla")
+
+
+@dataclasses.dataclass
+class Timing:
+    workload: str
+    variant: str
+    median_ms: float
+    iqr_ms: float
+    runs: int
+    gflops: float = float("nan")
+    error: str = ""
+
+
+def time_fn(fn, repeats, warmup=3):
+    """Seconds per call of `fn` (which must block until its result is ready)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _summarise(workload, variant, times, flops):
+    q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
+    median = statistics.median(times)
+    return Timing(workload, variant, 1e3 * median, 1e3 * (q[2] - q[0]), len(times),
+                  flops / median / 1e9)
+
+
+def matmul_gflops(n=2048, repeats=10):
+    """The machine's float32 matmul rate through TF, a practical ceiling for the workloads."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal((n, n), seed=(1, 2))
+    b = tf.random.stateless_normal((n, n), seed=(3, 4))
+    times = time_fn(lambda: tf.matmul(a, b).numpy(), repeats, warmup=2)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+# ----------------------------------------------------------------------------- workloads
+
+
+def caption_workload():
+    """One Adam training step of the course's LSTM captioner.
+
+    N=50 captions of T=16 steps (17 tokens), D=512, W=256, H=512, V=1004.
+
+    Returns:
+        (flops per step, {variant: zero-argument callable that runs one step}).
+    """
+    import tensorflow as tf
+    import torch
+
+    from torchref import captioning as ref
+    from tfcs231n.captioning import CaptioningRNN
+    from tfcs231n.captioning_solver import train_step
+
+    N, T, D, W, H, V = 50, 16, 512, 256, 512, 1004
+    vocab = {"<NULL>": 0, "<START>": 1, "<END>": 2, **{f"w{i}": i for i in range(3, V)}}
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((N, D)).astype(np.float32)
+    captions = rng.integers(3, V, (N, T + 1)).astype(np.int32)
+    captions[:, 0] = 1
+
+    model = CaptioningRNN(vocab, D, W, H, cell_type="lstm", seed=0)
+    tf_features, tf_captions = tf.constant(features), tf.constant(captions)
+
+    def tf_variant(compile_kind):
+        import keras
+
+        optimizer = keras.optimizers.Adam(1e-4)
+        optimizer.build(model.trainable_variables)
+
+        def step():
+            return train_step(model, optimizer, tf_features, tf_captions)
+
+        if compile_kind == "function":
+            step = tf.function(step)
+        elif compile_kind == "xla":
+            step = tf.function(step, jit_compile=True)
+        return lambda: step().numpy()
+
+    torch_model = ref.TorchCaptioningRNN(vocab, D, W, H, cell_type="lstm", dtype=torch.float32)
+    torch_model.load_params({k: v.numpy() for k, v in model.params.items()})
+    torch_opt = torch.optim.Adam(torch_model.parameters(), lr=1e-4)
+    t_features, t_captions = torch.from_numpy(features), torch.from_numpy(captions).long()
+
+    forward = 2 * (N * D * H + N * T * (W * 4 * H + H * 4 * H + H * V))  # the matmuls
+    flops = 3 * forward  # backward costs about twice the forward
+    return flops, {
+        "tf-eager": tf_variant("eager"),
+        "tf-function": tf_variant("function"),
+        "tf-xla": tf_variant("xla"),
+        "pytorch": lambda: ref.train_step(torch_model, torch_opt, t_features, t_captions),
+    }
+
+
+WORKLOADS = {"caption": caption_workload}
+
+
+def run(names, repeats=20, eager_repeats=5):
+    """Times every variant of the named workloads; returns (timings, matmul GFLOP/s)."""
+    timings = []
+    for name in names:
+        if name not in WORKLOADS:
+            raise ValueError(f"unknown workload {name!r}; choose from {sorted(WORKLOADS)} or all")
+        flops, variants = WORKLOADS[name]()
+        for variant, fn in variants.items():
+            n = eager_repeats if variant == "tf-eager" else repeats
+            try:
+                timings.append(_summarise(name, variant, time_fn(fn, n), flops))
+            except Exception as e:  # noqa: BLE001 - one failing variant must not hide the rest
+                timings.append(Timing(name, variant, float("nan"), float("nan"), 0,
+                                      error=f"{type(e).__name__}: {e}".splitlines()[0][:200]))
+    return timings, matmul_gflops()
+
+
+def ratios(timings):
+    """workload -> {tf_best, tf_best_ms, pytorch_ms, ratio}."""
+    out = {}
+    for name in dict.fromkeys(t.workload for t in timings):
+        rows = {t.variant: t for t in timings if t.workload == name and not t.error}
+        tf_rows = [rows[v] for v in TF_VARIANTS if v in rows]
+        if not tf_rows or "pytorch" not in rows:
+            continue
+        best = min(tf_rows, key=lambda t: t.median_ms)
+        out[name] = {"tf_best": best.variant, "tf_best_ms": best.median_ms,
+                     "pytorch_ms": rows["pytorch"].median_ms,
+                     "ratio": best.median_ms / rows["pytorch"].median_ms}
+    return out
+
+
+def format_report(timings, peak):
+    lines = [f"machine float32 matmul: {peak:.0f} GFLOP/s (TF, 2048x2048)", "",
+             f"{'workload':<10} {'variant':<12} {'median ms':>10} {'IQR ms':>8} {'runs':>5} "
+             f"{'GFLOP/s':>8} {'% matmul':>8}"]
+    for t in timings:
+        if t.error:
+            lines.append(f"{t.workload:<10} {t.variant:<12} failed: {t.error}")
+            continue
+        lines.append(f"{t.workload:<10} {t.variant:<12} {t.median_ms:>10.2f} {t.iqr_ms:>8.2f} "
+                     f"{t.runs:>5} {t.gflops:>8.1f} {100 * t.gflops / peak:>7.0f}%")
+    lines.append("")
+    for name, r in ratios(timings).items():
+        lines.append(f"{name}: best TF ({r['tf_best']}) / PyTorch = {r['tf_best_ms']:.2f} / "
+                     f"{r['pytorch_ms']:.2f} ms = {r['ratio']:.2f}x")
+    return "\n".join(lines)
+
+
+def to_json(timings, peak):
+    """A JSON-ready dict (NaN from failed variants becomes null)."""
+    def clean(d):
+        return {k: None if isinstance(v, float) and v != v else v for k, v in d.items()}
+    return {"matmul_gflops": peak, "timings": [clean(dataclasses.asdict(t)) for t in timings],
+            "workloads": ratios(timings)}

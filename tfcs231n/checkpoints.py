@@ -1,0 +1,86 @@
+"""Atomic, resumable training checkpoints.
+
+`tf.train.Checkpoint.write` produces several files, so a crash half-way leaves a checkpoint
+that looks present but cannot be read. Here each checkpoint is written into a temporary
+directory, flushed, and only then renamed to `epoch-000N` in one atomic step, together with
+a JSON of the loop's own state (epoch, loss history, ...). Whatever survives a `kill -9` is
+therefore either a complete checkpoint or an ignored temporary.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+_NAME = re.compile(r"^epoch-(\d+)$")
+_STATE = "state.json"
+
+
+class AtomicCheckpointer:
+    """Saves and restores trackables (models, optimizers, variables) plus a JSON state.
+
+    Args:
+        directory: where checkpoints live; created if needed.
+        keep: how many of the newest checkpoints to keep.
+        **trackables: passed to `tf.train.Checkpoint`, e.g. model=..., optimizer=....
+
+    Example:
+        >>> ckpt = AtomicCheckpointer("runs/lstm", model=model, optimizer=opt)
+        >>> ckpt.save(3, {"loss_history": [...]})
+        >>> state = ckpt.restore_latest()   # None when there is nothing to resume
+    """
+
+    def __init__(self, directory, keep=2, **trackables):
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, got {keep}")
+        self.directory = os.fspath(directory)
+        self.keep = keep
+        self._checkpoint = tf.train.Checkpoint(**trackables)
+
+    def checkpoints(self):
+        """Complete checkpoints as a sorted list of (epoch, path)."""
+        if not os.path.isdir(self.directory):
+            return []
+        found = []
+        for name in os.listdir(self.directory):
+            match = _NAME.match(name)
+            path = os.path.join(self.directory, name)
+            if match and os.path.isfile(os.path.join(path, _STATE)):
+                found.append((int(match.group(1)), path))
+        return sorted(found)
+
+    def save(self, epoch, state):
+        """Writes checkpoint `epoch` atomically; returns its path."""
+        os.makedirs(self.directory, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=self.directory)
+        try:
+            self._checkpoint.write(os.path.join(tmp, "ckpt"))
+            with open(os.path.join(tmp, _STATE), "w", encoding="utf-8") as f:
+                json.dump({"epoch": epoch, **state}, f)
+            for name in os.listdir(tmp):
+                with open(os.path.join(tmp, name), "rb") as f:
+                    os.fsync(f.fileno())
+            final = os.path.join(self.directory, f"epoch-{epoch:04d}")
+            if os.path.exists(final):  # re-saving an epoch: move the old one out of the way
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        for _, old in self.checkpoints()[:-self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def restore_latest(self):
+        """Restores the newest complete checkpoint; returns its state dict, or None."""
+        found = self.checkpoints()
+        if not found:
+            return None
+        _, path = found[-1]
+        with open(os.path.join(path, _STATE), encoding="utf-8") as f:
+            state = json.load(f)
+        self._checkpoint.read(os.path.join(path, "ckpt")).assert_existing_objects_matched()
+        return state

@@ -1,0 +1,66 @@
+"""Pictures a person would rather look at than read: loss curves and captioned image grids.
+
+Matplotlib runs headless here (Agg); every function writes a PNG and returns its path.
+"""
+
+import os
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, dpi=100, bbox_inches="tight")
+    os.replace(tmp, path)  # a reader never sees half a PNG
+    _pyplot().close(fig)
+    return path
+
+
+def plot_loss(history, path, title="training loss", smooth=None):
+    """Per-iteration losses with a moving average on top.
+
+    Args:
+        history: sequence of floats, one per iteration.
+        smooth: window of the moving average (default: about 1/20 of the run).
+    """
+    plt = _pyplot()
+    history = np.asarray(history, np.float64)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(history, lw=0.8, alpha=0.5, label="per iteration")
+    window = smooth or max(1, len(history) // 20)
+    if window > 1 and len(history) > window:
+        ax.plot(np.arange(window - 1, len(history)),
+                np.convolve(history, np.ones(window) / window, "valid"), lw=2,
+                label=f"mean of {window}")
+    ax.set(xlabel="iteration", ylabel="loss", title=title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def caption_grid(images, generated, truth, path, cols=4):
+    """Images (uint8 (H, W, 3) each) with generated (bold) and ground-truth captions."""
+    import textwrap
+
+    plt = _pyplot()
+    rows = -(-len(images) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 4.0 * rows), squeeze=False)
+    fig.subplots_adjust(hspace=0.55)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, gen, tru in zip(axes.flat, images, generated, truth):
+        ax.imshow(image, interpolation="nearest")
+        ax.set_title(textwrap.fill(gen, 30), fontsize=8, fontweight="bold")
+        ax.text(0.5, -0.04, textwrap.fill(tru, 34), transform=ax.transAxes, ha="center",
+                va="top", fontsize=7, color="0.35")
+    return _save(fig, path)
