@@ -106,8 +106,14 @@ def test_sampling_pads_with_null_after_end():
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="cell_type must be 'rnn' or 'lstm', got 'gru'"):
         CaptioningRNN(TINY_VOCAB, cell_type="gru")
-    with pytest.raises(ValueError, match=r"lacks the special tokens \['<END>'\]"):
-        CaptioningRNN({"<NULL>": 0, "<START>": 1})
+    with pytest.raises(ValueError, match="word_to_idx lacks '<NULL>'"):
+        CaptioningRNN({"<START>": 1, "<END>": 2, "cat": 0})
+    # The course's loss-check vocabulary has no <START>/<END>: loss works, sampling says why.
+    course = CaptioningRNN({"<NULL>": 0, "cat": 2, "dog": 3}, input_dim=4, wordvec_dim=3,
+                           hidden_dim=5)
+    assert np.isfinite(float(course.loss(np.zeros((2, 4)), np.array([[0, 1, 2], [2, 1, 0]]))))
+    with pytest.raises(ValueError, match="sampling needs '<START>' and '<END>'"):
+        course.sample(np.zeros((2, 4)))
     model = CaptioningRNN(TINY_VOCAB, input_dim=4, wordvec_dim=3, hidden_dim=5)
     with pytest.raises(ValueError, match=r"features has shape \(2, 3\) but expected \(N,4\)"):
         model.sample(np.zeros((2, 3)))

@@ -8,12 +8,17 @@ machine's measured float32 matmul rate, so the distance to the hardware is visib
 """
 
 import dataclasses
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
 
 TF_VARIANTS = ("tf-eager", "tf-function", "tf-xla")
+VARIANTS = (*TF_VARIANTS, "pytorch")
 
 
 @dataclasses.dataclass
@@ -117,21 +122,42 @@ def caption_workload():
 WORKLOADS = {"caption": caption_workload}
 
 
+def _measure(name, variant, repeats):
+    """Runs in a worker process: times one variant of one workload."""
+    flops, variants = WORKLOADS[name]()
+    return _summarise(name, variant, time_fn(variants[variant], repeats), flops)
+
+
+def _isolated(args):
+    """Runs ``python -m tfcs231n.bench ARGS`` and returns its last stdout line as JSON.
+
+    Each measurement gets a fresh process: TF's and PyTorch's thread pools keep spinning
+    after work, and on 2 cores a framework timed right after the other one ran up to 10x
+    slower here.
+    """
+    cmd = [sys.executable, "-m", "tfcs231n.bench", *map(str, args)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if result.returncode:
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(tail[:300])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def run(names, repeats=20, eager_repeats=5):
     """Times every variant of the named workloads; returns (timings, matmul GFLOP/s)."""
     timings = []
     for name in names:
         if name not in WORKLOADS:
             raise ValueError(f"unknown workload {name!r}; choose from {sorted(WORKLOADS)} or all")
-        flops, variants = WORKLOADS[name]()
-        for variant, fn in variants.items():
+        for variant in VARIANTS:
             n = eager_repeats if variant == "tf-eager" else repeats
             try:
-                timings.append(_summarise(name, variant, time_fn(fn, n), flops))
-            except Exception as e:  # noqa: BLE001 - one failing variant must not hide the rest
+                timings.append(Timing(**_isolated(["measure", name, variant, n])))
+            except RuntimeError as e:  # one failing variant must not hide the others
                 timings.append(Timing(name, variant, float("nan"), float("nan"), 0,
-                                      error=f"{type(e).__name__}: {e}".splitlines()[0][:200]))
-    return timings, matmul_gflops()
+                                      error=str(e)))
+    return timings, _isolated(["matmul"])
 
 
 def ratios(timings):
@@ -172,3 +198,11 @@ def to_json(timings, peak):
         return {k: None if isinstance(v, float) and v != v else v for k, v in d.items()}
     return {"matmul_gflops": peak, "timings": [clean(dataclasses.asdict(t)) for t in timings],
             "workloads": ratios(timings)}
+
+
+if __name__ == "__main__":  # the worker side of `_isolated`
+    if sys.argv[1] == "matmul":
+        print(json.dumps(matmul_gflops()))
+    else:
+        _, name, variant, repeats = sys.argv[1:]
+        print(json.dumps(dataclasses.asdict(_measure(name, variant, int(repeats)))))

@@ -97,9 +97,8 @@ class CaptioningRNN(keras.Model):
                  cell_type="rnn", dtype="float32", seed=0, **kwargs):
         if cell_type not in _CELLS:
             raise ValueError(f"cell_type must be 'rnn' or 'lstm', got {cell_type!r}")
-        missing = [t for t in SPECIAL_TOKENS if t not in word_to_idx]
-        if missing:
-            raise ValueError(f"word_to_idx lacks the special tokens {missing}")
+        if "<NULL>" not in word_to_idx:
+            raise ValueError("word_to_idx lacks '<NULL>', which masks the loss")
         if not isinstance(dtype, str):  # a DTypePolicy (or its config) from a saved model
             dtype = keras.dtype_policies.get(dtype).name
         if dtype not in ("float32", "float64"):
@@ -115,7 +114,9 @@ class CaptioningRNN(keras.Model):
         self.hidden_dim = _positive_int("hidden_dim", hidden_dim)
         self.cell_type = cell_type
         self.seed = seed
-        self._null, self._start, self._end = (word_to_idx[t] for t in SPECIAL_TOKENS)
+        # As in the course, <START>/<END> may be absent (its loss check uses a vocabulary
+        # without them); only sampling needs them.
+        self._null, self._start, self._end = (word_to_idx.get(t) for t in SPECIAL_TOKENS)
         _, gates, self._recurrence = _CELLS[cell_type]
 
         V, D, W, H = len(word_to_idx), input_dim, wordvec_dim, hidden_dim
@@ -137,7 +138,9 @@ class CaptioningRNN(keras.Model):
             "b_vocab": weight("b_vocab", (V,), 0),
         }
         self.built = True  # every weight exists already; lets load_weights work at once
-        self._decode = tf.function(self._beam_search, reduce_retracing=True)
+        # (max_length, beam_size) -> compiled decoder. A cache, not model state: set past
+        # Keras's attribute tracking so checkpoints and SavedModels don't try to save it.
+        object.__setattr__(self, "_decoders", {})
 
     @property
     def vocab_size(self):
@@ -180,7 +183,23 @@ class CaptioningRNN(keras.Model):
         """
         max_length = _positive_int("max_length", max_length)
         beam_size = _positive_int("beam_size", beam_size)
-        return self._decode(self._features(features), max_length, beam_size)
+        return self.decoder(max_length, beam_size)(self._features(features))
+
+    def decoder(self, max_length, beam_size):
+        """The compiled decoder for one (max_length, beam_size): features (None, D) -> ids.
+
+        One trace per setting, whatever the batch size (a fresh trace per batch size would
+        recompile the whole beam search each time).
+        """
+        if self._start is None or self._end is None:
+            raise ValueError("sampling needs '<START>' and '<END>' in word_to_idx")
+        key = (max_length, beam_size)
+        if key not in self._decoders:
+            spec = tf.TensorSpec([None, self.input_dim], self.compute_dtype, name="features")
+            self._decoders[key] = tf.function(
+                lambda f: self._beam_search(f, max_length, beam_size), input_signature=[spec]
+            )
+        return self._decoders[key]
 
     def _beam_search(self, features, max_length, beam_size):
         p = self._tensors()
@@ -298,13 +317,14 @@ def export_captioner(model, path, idx_to_word, max_length=30, beam_size=1):
         )
     max_length = _positive_int("max_length", max_length)
     beam_size = _positive_int("beam_size", beam_size)
+    decode = model.decoder(max_length, beam_size)  # raises first if <START>/<END> are absent
     vocab = tf.constant(list(idx_to_word))
     special = tf.constant([model._null, model._start, model._end], tf.int32)
 
     @tf.function(input_signature=[tf.TensorSpec([None, model.input_dim], tf.float32,
                                                  name="features")])
     def serve(features):
-        ids = model._decode(tf.cast(features, model.compute_dtype), max_length, beam_size)
+        ids = decode(tf.cast(features, model.compute_dtype))
         keep = tf.reduce_all(ids[..., None] != special, axis=-1)
         words = tf.ragged.boolean_mask(tf.gather(vocab, ids), keep)
         return {"caption_ids": ids, "captions": tf.strings.reduce_join(words, axis=1,

@@ -24,6 +24,11 @@ class Case:
     wrt: tuple = ()
     output_names: tuple = None
 
+    @property
+    def op(self):
+        """The op's name: the case name without its "[shape]" suffix."""
+        return self.name.split("[", 1)[0]
+
     def run(self, dtype="float64", seed=0):
         return parity.compare(
             self.name, self.tf_fn, self.ref_fn, self.specs, wrt=self.wrt, dtype=dtype,
@@ -58,14 +63,27 @@ def modules():
     return list(_BUILDERS)
 
 
-def cases(module=None, shape_index=0):
-    """The cases of one module (or all) for one of its dimension sets."""
+def cases(module=None, shape_index=0, ops=None):
+    """The cases of one module (or all) for one of its dimension sets.
+
+    Args:
+        module: a registered module name; None for all.
+        shape_index: which of the module's dimension sets in `SHAPES`.
+        ops: keep only cases of these ops (the case name before its "[shape]", e.g.
+            "lstm_forward" or "captioning_loss"); unknown names are an error.
+    """
     selected = [module] if module else modules()
     out = []
     for m in selected:
         if m not in _BUILDERS:
             raise ValueError(f"unknown parity module {m!r}; registered: {modules()}")
         out.extend(_BUILDERS[m](SHAPES[m][shape_index]))
+    if ops is not None:
+        known = {c.op for c in out}
+        unknown = set(ops) - known
+        if unknown:
+            raise ValueError(f"no parity cases for {sorted(unknown)}; known: {sorted(known)}")
+        out = [c for c in out if c.op in ops]
     return out
 
 
