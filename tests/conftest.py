@@ -1,5 +1,19 @@
 import os
 
+import pytest
+
 # Set before TensorFlow is imported by any test module: keep its start-up chatter out of
 # the test log.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_data_dir(tmp_path_factory):
+    """One data directory for the whole session: the synthetic world and the trained
+    synthetic classifier are built once and shared by tests, notebooks and CLI runs.
+
+    A TFCS231N_DATA set by the user is kept (its caches are reused).
+    """
+    if "TFCS231N_DATA" not in os.environ:
+        os.environ["TFCS231N_DATA"] = str(tmp_path_factory.mktemp("tfcs231n-data"))
+    return os.environ["TFCS231N_DATA"]

@@ -25,16 +25,11 @@ CELL_TIMEOUT_S = 300
 LOSS_DIFFERENCE = re.compile(r"^difference:\s*(\S+)\s*$", re.MULTILINE)
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("notebook-data")
-
-
 @pytest.fixture
-def notebook_env(data_dir, monkeypatch):
-    """The kernel is a subprocess started by nbclient; it inherits os.environ."""
+def notebook_env(monkeypatch):
+    """The kernel is a subprocess started by nbclient; it inherits os.environ, including
+    the session's TFCS231N_DATA (tests/conftest.py), so trained models are shared."""
     monkeypatch.setenv("TFCS231N_QUICK", "1")
-    monkeypatch.setenv("TFCS231N_DATA", str(data_dir))
     monkeypatch.delenv("TFCS231N_COCO_DIR", raising=False)  # always the synthetic world
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     # The repository need not be installed: make `tfcs231n` and `torchref` importable.

@@ -11,8 +11,6 @@ import torch
 from tfcs231n import parity
 from tfcs231n.parity import normal
 
-torch.set_default_dtype(torch.float64)
-
 
 def _tanh_ref(perturb=None):
     def ref(inputs, douts):
@@ -102,7 +100,7 @@ def test_torch_reference_adapter():
 
 def test_dense_adapter():
     rng = np.random.default_rng(0)
-    lin = torch.nn.Linear(5, 3)
+    lin = torch.nn.Linear(5, 3, dtype=torch.float64)
     x = rng.standard_normal((2, 5))
     kernel = parity.dense_torch_to_keras(lin.weight.detach().numpy())
     np.testing.assert_allclose(x @ kernel + lin.bias.detach().numpy(),
@@ -144,7 +142,7 @@ def test_gate_reordering_between_course_torch_and_keras():
     Wx, Wh, b = rng.standard_normal((D, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
     want_h, want_c = (t.numpy() for t in ops.lstm_step_forward(x, h, c, Wx, Wh, b))
 
-    cell = torch.nn.LSTMCell(D, H)
+    cell = torch.nn.LSTMCell(D, H, dtype=torch.float64)
     with torch.no_grad():
         cell.weight_ih.copy_(torch.from_numpy(parity.reorder_gates(Wx, "course", "torch").T))
         cell.weight_hh.copy_(torch.from_numpy(parity.reorder_gates(Wh, "course", "torch").T))

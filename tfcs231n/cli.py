@@ -9,7 +9,7 @@ import os
 import sys
 
 from tfcs231n import bench  # imports TensorFlow only when a workload runs
-from tfcs231n.commands import caption
+from tfcs231n.commands import caption, vis
 
 
 def _parity(args):
@@ -62,6 +62,7 @@ def build_parser():
     p.set_defaults(run=_bench)
 
     caption.add_parser(sub)
+    vis.add_parsers(sub)
     return parser
 
 

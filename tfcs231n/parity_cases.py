@@ -47,6 +47,12 @@ SHAPES = {
         dict(N=3, T=5, D=7, W=4, H=6, V=9),
         dict(N=4, T=8, D=5, W=6, H=3, V=11),
     ],
+    # 224 is the course's size; at 193x257 and 65x97 ceil and floor pooling differ.
+    "squeezenet": [
+        dict(N=1, H=224, W=224, C=1000),
+        dict(N=1, H=193, W=257, C=10),
+        dict(N=2, H=65, W=97, C=7),
+    ],
 }
 
 _BUILDERS = {}
@@ -184,3 +190,32 @@ def _captioning_cases(d):
         out.append(Case("captioning", f"captioning_loss[{cell},N{N}T{T}D{D}W{W}H{H}V{V}]",
                         tf_fn, ref_fn, specs, tuple(params), ("loss",)))
     return out
+
+
+@register("squeezenet")
+def _squeezenet_cases(d):
+    from torchref import squeezenet as ref
+
+    from tfcs231n.squeezenet import SqueezeNet
+
+    N, H, W, C = d["N"], d["H"], d["W"], d["C"]
+    state = ref.random_state_dict(C, seed=0)
+    keras_models, torch_models = {}, {}
+
+    def tf_fn(x):
+        # One model per dtype, built on first use with the same weights as the reference.
+        dtype = x.dtype.name
+        if dtype not in keras_models:
+            keras_models[dtype] = SqueezeNet(C, weights=state, dtype=dtype)
+        return keras_models[dtype](x, training=False)
+
+    def torch_fn(x):
+        if x.dtype not in torch_models:
+            model = ref.SqueezeNet(C).to(x.dtype)
+            ref.load_arrays(model, state)
+            torch_models[x.dtype] = model.eval()
+        return torch_models[x.dtype](x.permute(0, 3, 1, 2))  # NHWC in, as on the TF side
+
+    return [Case("squeezenet", f"squeezenet1_1[N{N}H{H}W{W}C{C}]", tf_fn,
+                 parity.torch_reference(torch_fn), dict(x=normal((N, H, W, 3))), ("x",),
+                 ("scores",))]

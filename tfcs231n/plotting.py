@@ -64,3 +64,21 @@ def caption_grid(images, generated, truth, path, cols=4):
         ax.text(0.5, -0.04, textwrap.fill(tru, 34), transform=ax.transAxes, ha="center",
                 va="top", fontsize=7, color="0.35")
     return _save(fig, path)
+
+
+def image_rows(rows, path, size=2.6):
+    """A grid of panels: `rows` is a list of rows, each a list of (image, title, cmap).
+
+    Images are (H, W, 3) uint8/float in [0, 1], or (H, W) maps shown with `cmap`.
+    """
+    plt = _pyplot()
+    cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(size * cols, size * len(rows) + 0.4),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for r, row in enumerate(rows):
+        for c, (image, title, cmap) in enumerate(row):
+            axes[r, c].imshow(image, cmap=cmap, interpolation="nearest")
+            axes[r, c].set_title(title, fontsize=8)
+    return _save(fig, path)

@@ -45,10 +45,20 @@ def rank_correlation(a, b):
     return float((ra @ rb) / np.sqrt((ra @ ra) * (rb @ rb)))
 
 
-def randomized_copy(model, seed=0):
-    """The same architecture with freshly initialised (random) weights."""
+def randomized_copy(model, seed=0, initialise=None):
+    """The same architecture with freshly initialised (random) weights.
+
+    Args:
+        initialise: ``initialise(model, seed)`` re-initialises the clone the way the model
+            was initialised for training. Use it: with Keras's default initialisers a deep
+            ReLU net can come out mostly dead, and a dead net's flat saliency "differs" from
+            the trained one for the wrong reason.
+    """
     keras.utils.set_random_seed(seed)
-    return keras.models.clone_model(model)  # a functional model's clone is built, weights new
+    clone = keras.models.clone_model(model)  # a functional model's clone is built, weights new
+    if initialise is not None:
+        initialise(clone, seed)
+    return clone
 
 
 def fooling_report(model, images, labels, num_classes, make_fooling_image, seed=0, **kwargs):
