@@ -185,6 +185,15 @@ def _conv_macs(torch_model, x):
     return sum(macs)
 
 
+def _lazy(module, function="workload"):
+    """A workload that lives in its section's module, imported only when it runs."""
+    def workload():
+        import importlib
+        return getattr(importlib.import_module(module), function)()
+    return workload
+
+
+# name -> () -> (flops per call, {variant: blocking callable}); sections plug theirs in here.
 WORKLOADS = {"caption": caption_workload, "squeezenet": squeezenet_workload}
 
 

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from tfcs231n import bench  # imports TensorFlow only when a workload runs
+from tfcs231n import bench, demo  # import TensorFlow only when a workload runs
 from tfcs231n.commands import caption, vis
 
 
@@ -61,6 +61,7 @@ def build_parser():
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(run=_bench)
 
+    demo.add_parser(sub)
     caption.add_parser(sub)
     vis.add_parsers(sub)
     return parser

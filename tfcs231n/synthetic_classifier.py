@@ -29,17 +29,26 @@ class ClassifierConfig:
     image_size: int = 64
     images_per_epoch: int = 4000  # fresh scenes every epoch: the synthetic world is unlimited
     n_val: int = 960
-    epochs: int = 24
+    # 18 epochs: 96 % validation accuracy in 165 s of process CPU time on 2 cores (24 gave
+    # 98 % but 220 s, over the 3 CPU minutes the issue allows; 12 at lr 1e-3 gave 90 %).
+    epochs: int = 18
     batch_size: int = 64
     learning_rate: float = 5e-4  # Adam, cosine-decayed to 0 over the run
-    # Gaussian pixel noise (preprocessed units) on every training batch, so the model learns
-    # to ignore background pixels. 0.5 cost 8 points of accuracy in 3 minutes.
-    noise_std: float = 0.2
+    # Gaussian pixel noise (preprocessed units) on every training batch. Measured: 0.5 cost
+    # 8 points of accuracy and 0.2 cost 4, and neither moved saliency onto the object.
+    noise_std: float = 0.0
     seed: int = 0
 
     def key(self):
         text = json.dumps(dataclasses.asdict(self), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# `create_class_visualization` settings for this classifier (the notebook, CLI and demo use
+# them): the course's max_jitter 16 is for 224-pixel images, so 4 at 64 pixels; and the
+# course's learning rate 25 suits ImageNet SqueezeNet's small input gradients, while this
+# net's are larger, so 0.2 (25 saturated the image at the clip bounds in a few steps).
+CLASS_VISUALIZATION = dict(max_jitter=4, learning_rate=0.2)
 
 
 def classification_data(config, split, epoch=0):
@@ -63,13 +72,13 @@ def _squeezenet(config):
 
 
 def initialise_for_training(model, seed):
-    """torchvision's SqueezeNet init, plus a positive bias on the final 1x1 conv.
+    """torchvision's SqueezeNet init: He-uniform convs, N(0, 0.01) final conv, zero biases.
 
-    torchvision: He-uniform convs, N(0, 0.01) final conv, zero biases. Measured here: with
-    Keras's default Glorot init the scores start near 1e-4 and training stalls at ln(24) from
-    the first epoch; with torchvision's init it learns but classes die behind the final ReLU
-    (validation froze at 45 %). A final-conv bias of 1 keeps every class's ReLU open at the
-    start, and the same run reaches 97 %.
+    Measured here: with Keras's default Glorot init the scores start near 1e-4 and training
+    stalls at ln(24) from the first epoch. The final conv's bias starts at 1 instead of 0:
+    that kept every class's ReLU open when this classifier still had SqueezeNet's final
+    ReLU; with linear scores it is a shift shared by all classes, which softmax ignores,
+    and `randomized_copy` uses this same init for the live random twin of the sanity check.
     """
     he = keras.initializers.HeUniform(seed=seed)
     final = keras.initializers.RandomNormal(stddev=0.01, seed=seed + 1)
@@ -101,7 +110,8 @@ def train(config=ClassifierConfig(), verbose=True):
     noise = tf.random.Generator.from_seed(config.seed)
     @tf.function
     def step(images, labels):
-        images = images + config.noise_std * noise.normal(tf.shape(images))
+        if config.noise_std:
+            images = images + config.noise_std * noise.normal(tf.shape(images))
         with tf.GradientTape() as tape:
             scores = model(images, training=True)
             loss = tf.reduce_mean(
@@ -110,7 +120,7 @@ def train(config=ClassifierConfig(), verbose=True):
         return loss
 
     rng = np.random.default_rng(config.seed)
-    start, history = time.time(), []
+    start, cpu_start, history = time.time(), time.process_time(), []
     for epoch in range(config.epochs):
         X, y, _ = classification_data(config, "train", epoch)
         order = rng.permutation(len(X))
@@ -124,7 +134,9 @@ def train(config=ClassifierConfig(), verbose=True):
             print(f"epoch {epoch + 1}/{config.epochs}: val accuracy "
                   f"{accuracy(model, X_val, y_val):.3f}")
     info = {"config": dataclasses.asdict(config), "val_accuracy": accuracy(model, X_val, y_val),
-            "train_seconds": round(time.time() - start, 1), "loss_history": history,
+            "train_seconds": round(time.time() - start, 1),
+            "train_cpu_seconds": round(time.process_time() - cpu_start, 1),
+            "loss_history": history,
             "class_names": list(synthetic.CLASS_NAMES)}
     return model, info
 

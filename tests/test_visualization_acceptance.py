@@ -1,0 +1,73 @@
+"""Acceptance for network visualization on the offline classifier (the synthetic world).
+
+The classifier is trained once per test session (about 2-3 CPU minutes) or taken from the
+cache in TFCS231N_DATA. Every number asserted here is printed, so `pytest -s` shows it.
+"""
+
+import numpy as np
+import pytest
+
+from tfcs231n import sanity_checks, synthetic_classifier, visualization
+from tfcs231n.data import synthetic
+
+
+@pytest.fixture(scope="module")
+def trained():
+    model, info = synthetic_classifier.synthetic_classifier(verbose=False)
+    config = synthetic_classifier.ClassifierConfig(**info["config"])
+    X, y, masks = synthetic_classifier.classification_data(config, "val")
+    return model, info, X[:20], y[:20], masks[:20]
+
+
+def test_classifier_reaches_95_percent_on_unseen_scenes(trained):
+    model, info, *_ = trained
+    print(f"val accuracy {info['val_accuracy']:.4f} after {info['train_seconds']} s "
+          f"({info.get('train_cpu_seconds')} s of process CPU time)")
+    assert info["val_accuracy"] >= 0.95  # its training time is reported, never asserted
+    assert info["class_names"] == list(synthetic.CLASS_NAMES)
+
+
+def test_fooling_succeeds_on_all_20_images_within_100_steps(trained):
+    model, _, X, y, _ = trained
+    report = sanity_checks.fooling_report(model, X, y, len(synthetic.CLASS_NAMES),
+                                          visualization.make_fooling_image, max_iters=100)
+    print(f"fooled {report['success_rate']:.0%}; steps {report['steps']}; mean L-inf change "
+          f"{report['mean_linf']:.4f}, max {report['max_linf']:.4f} (preprocessed units)")
+    assert report["success_rate"] == 1.0
+    predicted = model(report["images"], training=False).numpy().argmax(1)
+    np.testing.assert_array_equal(predicted, report["targets"])
+
+
+# Issue 4 asks for both items below; neither holds for this classifier, and they are kept
+# as strict xfails so that a model that does meet them turns them into failures to update.
+# Measured (20 validation images, objects cover 6.2 % of the image on average): saliency
+# mass inside the object min 0.17, mean 0.31 (SmoothGrad 0.31, |IG| 0.33, Grad-CAM 0.08);
+# Gaussian input noise while training (std 0.2, 0.5) and a final ReLU changed it by < 0.05.
+# Rank correlation with a randomly initialised twin: mean 0.62, max 0.72 (SmoothGrad 0.82,
+# IG max 0.58): |gradient| of both nets peaks on the object's edges, which the random
+# convolutions also detect.
+@pytest.mark.xfail(strict=True, reason="measured min 0.17 / mean 0.31 of the mass inside "
+                   "the object; see the comment above")
+def test_saliency_falls_on_the_object(trained):
+    model, _, X, y, masks = trained
+    maps = visualization.compute_saliency_maps(X, y, model).numpy()
+    inside = sanity_checks.mass_inside(maps, masks)
+    print(f"saliency mass inside the object: min {inside.min():.3f}, mean {inside.mean():.3f}; "
+          f"object area: mean {masks.mean():.3f} of the image")
+    assert inside.min() >= 0.7
+
+
+@pytest.mark.xfail(strict=True, reason="measured rank correlation max 0.72 (mean 0.62) with "
+                   "a randomly initialised twin; see the comment above")
+def test_saliency_depends_on_the_trained_weights(trained):
+    # Adebayo et al.'s model-randomisation test: trained vs randomly initialised weights.
+    model, _, X, y, _ = trained
+    trained_maps = visualization.compute_saliency_maps(X, y, model).numpy()
+    random_model = sanity_checks.randomized_copy(
+        model, seed=1, initialise=synthetic_classifier.initialise_for_training)
+    assert (random_model(X, training=False).numpy() > 0).mean() > 0.5  # a live random net
+    random_maps = visualization.compute_saliency_maps(X, y, random_model).numpy()
+    rho = np.array([sanity_checks.rank_correlation(a, b)
+                    for a, b in zip(trained_maps, random_maps)])
+    print(f"rank correlation trained vs random: mean {rho.mean():.3f}, max {rho.max():.3f}")
+    assert rho.max() < 0.5
