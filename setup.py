@@ -15,9 +15,11 @@ setup(
     packages=find_packages(include=["tfcs231n", "tfcs231n.*", "torchref", "torchref.*"]),
     install_requires=["tensorflow>=2.16", "numpy", "h5py", "pillow", "matplotlib"],
     extras_require={
+        # The PyTorch reference (torchref/), used by `tfcs231n parity`, `bench` and the demo.
         # torch is pinned so that pip takes the CPU build that lies on the course machines;
         # a looser spec pulls a multi-GB CUDA build.
-        "test": ["pytest", "torch==2.13.0", "nbformat", "nbclient", "ipykernel"],
+        "reference": ["torch==2.13.0"],
+        "test": ["torch==2.13.0", "pytest", "nbformat", "nbclient", "ipykernel"],
     },
     entry_points={"console_scripts": ["tfcs231n = tfcs231n.cli:main"]},
 )

@@ -195,12 +195,22 @@ def _lazy(module, function="workload"):
 
 # name -> () -> (flops per call, {variant: blocking callable}); sections plug theirs in here.
 WORKLOADS = {"caption": caption_workload, "squeezenet": squeezenet_workload}
+WORKLOADS["style"] = _lazy("tfcs231n.commands.style", "bench_workload")
+WORKLOADS["gan"] = _lazy("tfcs231n.gan_bench", "gan_workload")
 
 
-def _measure(name, variant, repeats):
-    """Runs in a worker process: times one variant of one workload."""
-    flops, variants = WORKLOADS[name]()
-    return _summarise(name, variant, time_fn(variants[variant], repeats), flops)
+def _measure(name, variants, repeats, eager_repeats):
+    """Runs in a worker process: times some variants of one workload, one after another."""
+    flops, fns = WORKLOADS[name]()
+    out = []
+    for variant in variants:
+        try:
+            n = eager_repeats if variant == "tf-eager" else repeats
+            out.append(_summarise(name, variant, time_fn(fns[variant], n), flops))
+        except Exception as e:  # one failing variant must not hide the others
+            out.append(Timing(name, variant, float("nan"), float("nan"), 0,
+                              error=f"{type(e).__name__}: {e}"[:300]))
+    return out
 
 
 def _isolated(args):
@@ -219,19 +229,25 @@ def _isolated(args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def run(names, repeats=20, eager_repeats=5):
-    """Times every variant of the named workloads; returns (timings, matmul GFLOP/s)."""
+def run(names, repeats=20, eager_repeats=5, share_tf_process=False):
+    """Times every variant of the named workloads; returns (timings, matmul GFLOP/s).
+
+    share_tf_process: time the three TF variants in one process (PyTorch still in its
+        own), which saves two TF start-ups per workload; for quick runs such as the demo's.
+    """
+    groups = ([list(TF_VARIANTS), ["pytorch"]] if share_tf_process
+              else [[v] for v in VARIANTS])
     timings = []
     for name in names:
         if name not in WORKLOADS:
             raise ValueError(f"unknown workload {name!r}; choose from {sorted(WORKLOADS)} or all")
-        for variant in VARIANTS:
-            n = eager_repeats if variant == "tf-eager" else repeats
+        for group in groups:
             try:
-                timings.append(Timing(**_isolated(["measure", name, variant, n])))
-            except RuntimeError as e:  # one failing variant must not hide the others
-                timings.append(Timing(name, variant, float("nan"), float("nan"), 0,
-                                      error=str(e)))
+                rows = _isolated(["measure", name, repeats, eager_repeats, *group])
+                timings.extend(Timing(**row) for row in rows)
+            except RuntimeError as e:  # a crashed worker must not hide the other workloads
+                timings.extend(Timing(name, v, float("nan"), float("nan"), 0, error=str(e))
+                               for v in group)
     return timings, _isolated(["matmul"])
 
 
@@ -279,5 +295,6 @@ if __name__ == "__main__":  # the worker side of `_isolated`
     if sys.argv[1] == "matmul":
         print(json.dumps(matmul_gflops()))
     else:
-        _, name, variant, repeats = sys.argv[1:]
-        print(json.dumps(dataclasses.asdict(_measure(name, variant, int(repeats)))))
+        _, name, repeats, eager_repeats, *variants = sys.argv[1:]
+        timings = _measure(name, variants, int(repeats), int(eager_repeats))
+        print(json.dumps([dataclasses.asdict(t) for t in timings]))

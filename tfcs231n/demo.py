@@ -121,8 +121,17 @@ def _cpu_name():
 # ----------------------------------------------------------------------------- built-ins
 
 
+def _require_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        raise RuntimeError("this section compares with the PyTorch reference, which is not "
+                           "installed: pip install 'tfcs231n[reference]'") from e
+
+
 def parity_section(out_dir, quick=True, seed=0):
     """`tfcs231n parity` for every registered module, float64 and float32."""
+    _require_torch()
     from tfcs231n import parity_cases
 
     section = report.Section(
@@ -149,14 +158,15 @@ def parity_section(out_dir, quick=True, seed=0):
 
 def bench_section(out_dir, quick=True, seed=0):
     """`tfcs231n bench all` with few repeats in quick mode."""
+    _require_torch()
     from tfcs231n import bench
 
     timings, peak = bench.run(list(bench.WORKLOADS), repeats=3 if quick else 20,
-                              eager_repeats=1 if quick else 5)
+                              eager_repeats=1 if quick else 5, share_tf_process=quick)
     section = report.Section(
         "bench", "Speed: TensorFlow against the PyTorch reference",
-        f"Median milliseconds per step, each variant in a fresh process after warm-up "
-        f"({'3' if quick else '20'} timed runs; quick mode numbers are rough). Ratio = best "
+        f"Median milliseconds per step after warm-up ({'3' if quick else '20'} timed runs; "
+        f"{'quick mode: rough numbers, TF variants share a process' if quick else 'each variant in a fresh process'}). Ratio = best "
         f"TF / PyTorch, below 1 means TF is faster. Machine float32 matmul: {peak:.0f} GFLOP/s.")
     section.table("timings", ["workload", "variant", "median ms", "IQR ms", "GFLOP/s",
                               "note"],
