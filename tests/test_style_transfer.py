@@ -1,0 +1,325 @@
+"""tfcs231n.style_transfer: known answers, argument errors, the schedule, the loop."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tfcs231n import style_backbones
+from tfcs231n import style_transfer as st
+
+# ----------------------------------------------------------------------------- known answers
+
+
+def _checkerboard(n, h, w, c):
+    board = (np.indices((h, w)).sum(axis=0) % 2).astype(np.float64)  # 0/1 alternating
+    return np.broadcast_to(board[None, :, :, None], (n, h, w, c)).copy()
+
+
+@pytest.mark.parametrize("kind,expected", [
+    # Every neighbour pair differs by exactly 1: (H-1)W vertical + H(W-1) horizontal pairs.
+    ("squared_sum", 2 * 3 * ((5 - 1) * 7 + 5 * (7 - 1))),
+    ("abs_sum", 2 * 3 * ((5 - 1) * 7 + 5 * (7 - 1))),
+    ("abs_mean", 0.5 * (1.0 + 1.0)),  # pystiche's closed form for a checkerboard, halved (d2l)
+])
+def test_tv_of_a_checkerboard(kind, expected):
+    actual = st.tv_loss(tf.constant(_checkerboard(2, 5, 7, 3)), 1.0, kind)
+    np.testing.assert_allclose(actual.numpy(), expected, rtol=1e-12)
+    # Constant images have no variation; the weight scales linearly.
+    assert st.tv_loss(tf.ones((1, 4, 4, 3), tf.float64), 1.0, kind).numpy() == 0.0
+    np.testing.assert_allclose(st.tv_loss(tf.constant(_checkerboard(2, 5, 7, 3)), 0.25,
+                                          kind).numpy(), 0.25 * expected, rtol=1e-12)
+
+
+def test_gram_of_a_rank_one_feature_map():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 6)), rng.standard_normal(5)
+    features = (a[:, :, None] * b[None, None, :])[None]  # F[h, w, c] = a[h, w] b[c]
+    expected = (a ** 2).sum() * np.outer(b, b)  # sum_hw a^2 * b b^T
+    gram = st.gram_matrix(tf.constant(features), normalize=False).numpy()[0]
+    np.testing.assert_allclose(gram, expected, rtol=1e-12)
+    assert np.linalg.matrix_rank(gram) == 1
+    np.testing.assert_allclose(st.gram_matrix(tf.constant(features)).numpy()[0],
+                               expected / (4 * 6 * 5), rtol=1e-12)
+    np.testing.assert_allclose(st.gram_matrix(tf.constant(features), "hw").numpy()[0],
+                               expected / (4 * 6), rtol=1e-12)
+
+
+def test_content_and_style_losses_closed_forms():
+    x = tf.zeros((2, 3, 4, 5), tf.float64)
+    # F - P = 2 everywhere: sum of squares 4 * 120, mean 4.
+    assert st.content_loss(0.5, x + 2, x).numpy() == pytest.approx(0.5 * 4 * 120)
+    assert st.content_loss(0.5, x + 2, x, "mean").numpy() == pytest.approx(0.5 * 4)
+    ones = tf.ones((1, 2, 3, 4), tf.float64)
+    gram = st.gram_matrix(ones)  # all entries 6 / 24 = 0.25
+    feats = {7: ones}
+    assert st.style_loss(feats, [7], [gram], [3.0]).numpy() == 0.0
+    zero = tf.zeros_like(gram)
+    assert st.style_loss(feats, [7], [zero], [3.0]).numpy() == pytest.approx(3 * 16 * 0.25 ** 2)
+    assert st.style_loss(feats, [7], [zero], [3.0], "mean").numpy() == pytest.approx(3 * 0.0625)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_argument_errors_name_the_argument():
+    with pytest.raises(ValueError, match="features must be"):
+        st.gram_matrix(tf.zeros((3, 4, 5)))
+    with pytest.raises(ValueError, match="normalize"):
+        st.gram_matrix(tf.zeros((1, 3, 4, 5)), "hcw")
+    with pytest.raises(ValueError, match="content_current has shape"):
+        st.content_loss(1.0, tf.zeros((1, 2, 2, 3)), tf.zeros((1, 2, 3, 3)))
+    with pytest.raises(ValueError, match="lengths 2, 2 and 1"):
+        st.style_loss({0: None, 1: None}, [0, 1], [None, None], [1.0])
+    with pytest.raises(ValueError, match="kind"):
+        st.tv_loss(tf.zeros((1, 2, 2, 3)), 1.0, "l1")
+    with pytest.raises(ValueError, match="reduction"):
+        st.LossForm(reduction="median")
+    with pytest.raises(ValueError, match="optimizer"):
+        st.Schedule(optimizer="sgd")
+
+
+@pytest.fixture(scope="module")
+def hed():
+    return style_backbones.vgg16_hed()
+
+
+def test_layer_errors_and_mismatched_lengths(hed):
+    image = tf.zeros((1, 32, 32, 3))
+    with pytest.raises(ValueError, match="content_layer 31 is out of range for vgg16-hed: "
+                                         "indices run from 0 to 30"):
+        st.StyleLosses(hed, image, image, 31, 1.0, (1,), (1.0,), 0.0)
+    with pytest.raises(ValueError, match="style layer -1 is out of range"):
+        st.StyleLosses(hed, image, image, 3, 1.0, (1, -1), (1.0, 1.0), 0.0)
+    with pytest.raises(ValueError, match="same length, got 2 and 3"):
+        st.StyleLosses(hed, image, image, 3, 1.0, (1, 6), (1.0, 1.0, 1.0), 0.0)
+
+
+def test_load_image_converts_grayscale_and_rgba_and_rejects_non_images(tmp_path):
+    gray = np.arange(40 * 60, dtype=np.uint8).reshape(40, 60)
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    rgba = np.zeros((30, 20, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 255
+    rgba[0, 0, 3] = 0  # one transparent pixel: composited on white
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    (tmp_path / "notes.png").write_text("not an image")
+
+    g = st.load_image(tmp_path / "gray.png")
+    assert g.shape == (40, 60, 3) and g.dtype == np.uint8
+    np.testing.assert_array_equal(g[..., 0], gray)
+    np.testing.assert_array_equal(g[..., 2], gray)
+    r = st.load_image(tmp_path / "rgba.png")
+    assert r.shape == (30, 20, 3)
+    assert tuple(r[1, 1]) == (200, 0, 0) and tuple(r[0, 0]) == (255, 255, 255)
+    assert st.load_image(tmp_path / "gray.png", size=20).shape == (20, 30, 3)  # shorter side
+    with pytest.raises(ValueError, match="cannot read image .*notes.png"):
+        st.load_image(tmp_path / "notes.png")
+    with pytest.raises(ValueError, match="cannot read image .*missing.png"):
+        st.load_image(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="must be"):
+        st.load_image(np.zeros((4, 4, 2)))
+
+
+# ----------------------------------------------------------------------------- schedule, loop
+
+
+class Quadratic:
+    """losses(image) = sum(image^2) under the three names: a stand-in backbone."""
+
+    def __call__(self, image):
+        value = tf.reduce_sum(tf.square(image))
+        zero = tf.zeros_like(value)
+        return {"content": value, "style": zero, "tv": zero, "total": value}
+
+
+def test_learning_rate_really_decays_at_the_boundary():
+    # The course's TF notebook evaluates its schedule once, so its rate never drops.
+    schedule = st.StepDecay(3.0, 0.1, 180)
+    assert float(schedule(tf.constant(179))) == 3.0
+    assert float(schedule(tf.constant(180))) == pytest.approx(0.1)
+    # With a gradient of constant sign, each Adam step moves by about the current rate.
+    image = tf.Variable(np.full((1, 2, 2, 3), 1e3, np.float64))
+    steps = []
+
+    def snap(step, value):
+        steps.append(value.copy())
+
+    st.optimize(Quadratic(), image, st.Schedule(3.0, 0.1, 4, 8), snapshot_every=1,
+                on_snapshot=snap)
+    moves = -np.diff([1e3] + [s[0, 0, 0, 0] for s in steps])
+    # Not exactly lr: the gradient 2x shrinks a little as x falls, and Adam averages it.
+    np.testing.assert_allclose(moves[:4], 3.0, rtol=1e-2)
+    np.testing.assert_allclose(moves[4:], 0.1, rtol=1e-2)
+
+
+def test_clip_snapshots_and_ctrl_c_keep_the_latest_image():
+    image = tf.Variable(np.full((1, 2, 2, 3), 1.0, np.float32))
+    seen = []
+
+    def snap(step, value):
+        seen.append((step, value.copy()))
+        if step == 3:
+            raise KeyboardInterrupt
+
+    history, steps, interrupted = st.optimize(
+        Quadratic(), image, st.Schedule(0.4, 0.4, 0, 50), clip=(0.5, 2.0), snapshot_every=1,
+        on_snapshot=snap)
+    assert interrupted and steps == 3 and len(history["total"]) == 3
+    np.testing.assert_array_equal(image.numpy(), seen[-1][1])  # the variable kept step 3
+    assert image.numpy().min() == 0.5  # clipped at the lower bound
+
+
+def test_lbfgs_minimises_within_bounds():
+    image = tf.Variable(np.full((1, 3, 3, 3), 2.0, np.float64))
+    schedule = st.Schedule(num_iterations=20, optimizer="lbfgs")
+    history, steps, _ = st.optimize(Quadratic(), image, schedule, clip=(0.25, 3.0))
+    np.testing.assert_allclose(image.numpy(), 0.25)  # the bound, not the unconstrained 0
+    assert 0 < steps <= 20 and len(history["total"]) == steps
+    assert history["total"][0] == pytest.approx(27 * 2.0 ** 2)  # losses before iteration 0
+
+
+def test_style_mask_takes_style_statistics_only_where_it_is_on(hed):
+    rng = np.random.default_rng(2)
+    content, style = (tf.constant(rng.uniform(0, 1, (1, 32, 40, 3)).astype(np.float32))
+                      for _ in range(2))
+    args = (hed, content, style, 27, 0.0, (1, 6), (1.0, 1.0), 0.0, "tf-tutorial")
+    off = st.StyleLosses(*args, style_mask=np.zeros((32, 40)))
+    on = st.StyleLosses(*args, style_mask=np.ones((32, 40)))
+    plain = st.StyleLosses(*args)
+    # Masked out, the image's Grams are 0: the loss is the targets' mean square.
+    expected = sum(float(tf.reduce_mean(tf.square(t))) for t in off.style_targets)
+    np.testing.assert_allclose(float(off(content)["style"]), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(on(content)["style"]), float(plain(content)["style"]),
+                               rtol=1e-6)
+    assert float(plain(style)["style"]) < 1e-6 * float(plain(content)["style"])
+
+
+def test_style_transfer_runs_and_reduces_the_style_loss(hed):
+    rng = np.random.default_rng(0)
+    content = st.sample_image("chelsea")
+    style = (rng.uniform(0, 255, (48, 48, 3))).astype(np.uint8)
+    kwargs = dict(st.PRESETS["hed"], backbone=hed, image_size=32, style_size=32,
+                  schedule=st.Schedule(0.02, 0.02, 0, 6, beta_1=0.99, epsilon=0.1))
+    for key in ("content_image", "style_image"):
+        kwargs.pop(key)
+    result = st.style_transfer(content, style, **kwargs)
+    again = st.style_transfer(content, style, **kwargs)
+    assert result.pixels.shape == (32, 48, 3) and result.pixels.dtype == np.uint8
+    assert result.steps == 6 and len(result.history["style"]) == 6
+    assert result.history["content"][0] == 0.0  # starts at the content image
+    assert result.history["style"][-1] < result.history["style"][0]
+    np.testing.assert_array_equal(result.pixels, again.pixels)  # deterministic
+    # Feature inversion (style weights 0, random start) and texture synthesis (content 0).
+    inv = st.style_transfer(content, style, **{**kwargs, "style_weights": (0.0,) * 5,
+                                               "init_random": True})
+    assert inv.history["style"][0] == 0.0 and inv.history["content"][-1] < inv.history["content"][0]
+    tex = st.style_transfer(content, style, **{**kwargs, "content_weight": 0.0,
+                                               "init_random": True, "scales": 2})
+    assert tex.steps == 12 and tex.pixels.shape == (32, 48, 3)
+    assert max(tex.history["content"]) == 0.0
+    kept = st.style_transfer(content, style, **kwargs, preserve_colors=True)
+    assert kept.pixels.shape == (32, 48, 3)
+
+
+def test_preserve_color_keeps_luminance_of_the_stylised_and_colour_of_the_content():
+    rng = np.random.default_rng(1)
+    stylised = rng.integers(60, 190, (8, 9, 3)).astype(np.uint8)  # stays in gamut below
+    content = np.full((8, 9, 3), (140, 100, 100), np.uint8)
+    out = st.preserve_color(stylised, content).astype(np.float64)
+    luma = np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(out @ luma, stylised @ luma, atol=0.5)  # rounding to uint8
+    np.testing.assert_array_equal(st.preserve_color(content, content), content)
+
+
+# ----------------------------------------------------------------------------- weight files
+
+
+def test_vgg19_weights_read_from_keras_h5_and_torchvision_pth_alike(tmp_path):
+    import h5py
+    import torch
+
+    from tfcs231n.parity import conv_keras_to_torch
+
+    rng = np.random.default_rng(4)
+    cfg = style_backbones.VGG_CFGS["vgg19"]
+    channels = [3] + [v for v in cfg if v != "M"]
+    pairs = [(rng.standard_normal((3, 3, i, o)).astype(np.float32) * 0.05,
+              rng.standard_normal(o).astype(np.float32)) for i, o in zip(channels, channels[1:])]
+    names = [f"block{b}_conv{c}" for b, n in zip(range(1, 6), (2, 2, 4, 4, 4))
+             for c in range(1, n + 1)]
+    # keras.applications' legacy layout: one group per layer naming its weights.
+    with h5py.File(tmp_path / "vgg19_notop.h5", "w") as f:
+        f.attrs["layer_names"] = [n.encode() for n in ["input_1", *names]]
+        for name, (kernel, bias) in zip(names, pairs):
+            g = f.create_group(name)
+            g.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            g[f"{name}/kernel:0"], g[f"{name}/bias:0"] = kernel, bias
+    indices = style_backbones.vgg_conv_indices(cfg)
+    state = {}
+    for i, (kernel, bias) in zip(indices, pairs):
+        state[f"features.{i}.weight"] = torch.from_numpy(conv_keras_to_torch(kernel))
+        state[f"features.{i}.bias"] = torch.from_numpy(bias)
+    torch.save(state, tmp_path / "vgg19.pth")
+
+    from_h5, transform_h5 = style_backbones.read_vgg19_weights(tmp_path / "vgg19_notop.h5")
+    from_pth, transform_pth = style_backbones.read_vgg19_weights(tmp_path / "vgg19.pth")
+    assert (transform_h5, transform_pth) == ("caffe", "torch")
+    assert indices[:6] == [0, 2, 5, 7, 10, 12] and indices[-1] == 34
+    for (k1, b1), (k2, b2), (k, b) in zip(from_h5, from_pth, pairs):
+        np.testing.assert_array_equal(k1, k)
+        np.testing.assert_array_equal(k2, k)
+        np.testing.assert_array_equal(b1, b)
+    backbone = style_backbones.vgg19(tmp_path / "vgg19.pth")
+    assert backbone.num_layers == 37 and backbone.transform == "torch"
+    maps = backbone.features(tf.zeros((1, 32, 32, 3)), (0, 5, 10, 19, 28, 25))
+    assert [tuple(m.shape) for m in maps] == [(1, 32, 32, 64), (1, 16, 16, 128),
+                                              (1, 8, 8, 256), (1, 4, 4, 512),
+                                              (1, 2, 2, 512), (1, 4, 4, 512)]
+
+
+def test_hed_weights_are_the_bundled_trained_vgg16_convolutions():
+    pairs = style_backbones.read_hed_weights()
+    assert len(pairs) == 13 and pairs[0][0].shape == (3, 3, 3, 64)
+    assert pairs[-1][0].shape == (3, 3, 512, 512)
+    # Trained, not freshly initialised: Keras initialises biases to 0, these are not.
+    assert all(np.abs(b).max() > 0.01 for _, b in pairs)
+    model = style_backbones.vgg16_hed().model
+    assert model.count_params() == 14_714_688  # VGG-16 without its classifier
+
+
+# ----------------------------------------------------------------------------- presets
+
+COURSE_IMAGES = st.course_images_dir()
+
+
+@pytest.mark.skipif(COURSE_IMAGES is None, reason="the course's images are not on this machine")
+@pytest.mark.parametrize("preset", ["course-composition-vii", "course-the-scream",
+                                    "course-starry-night", "course-feature-inversion"])
+def test_course_presets_run_on_the_course_images(preset):
+    # Real SqueezeNet weights cannot be downloaded here: random ones check the wiring
+    # (layer indices, weights per layer, schedule, clip), not the picture.
+    from torchref.squeezenet import random_state_dict
+
+    result = st.run_preset(preset, image_size=48, style_size=48, weights=random_state_dict(),
+                           schedule=st.Schedule(num_iterations=3))
+    assert result.steps == 3 and result.pixels.shape[0] == 48
+    assert result.image.min() >= -1.5 and result.image.max() <= 1.5  # the course's clip
+    if preset == "course-feature-inversion":
+        assert max(result.history["style"]) == 0.0 and result.history["content"][0] > 0
+    else:
+        assert result.history["content"][0] == 0.0 and result.history["style"][0] > 0
+
+
+def test_every_preset_names_valid_layers_and_one_weight_per_style_layer():
+    sizes = {"squeezenet": 12, "vgg19": 37, "vgg16-hed": 31}
+    for name, preset in st.PRESETS.items():
+        assert len(preset["style_layers"]) == len(preset["style_weights"]), name
+        layers = (preset["content_layer"], *preset["style_layers"])
+        assert all(0 <= i < sizes[preset["backbone"]] for i in layers), name
+    # Style conv1_1 .. conv5_1 of VGG-19; content conv4_2 (Gatys) and conv4_4 (d2l).
+    convs = style_backbones.vgg_conv_indices(style_backbones.VGG_CFGS["vgg19"])
+    firsts = [convs[i] for i in (0, 2, 4, 8, 12)]  # 2, 2, 4, 4, 4 convs per block
+    for name in ("gatys", "d2l"):
+        assert list(st.PRESETS[name]["style_layers"]) == firsts == [0, 5, 10, 19, 28]
+    assert st.PRESETS["gatys"]["content_layer"] == convs[9] == 21  # conv4_2
+    assert st.PRESETS["d2l"]["content_layer"] == convs[11] == 25  # conv4_4
