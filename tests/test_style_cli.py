@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tfcs231n import cli
-from tfcs231n import style_transfer as st
+from tfcs231n import style_presets as presets
 from tfcs231n.commands import style as style_command
 
 
@@ -24,8 +24,8 @@ def images(tmp_path):
 
 
 def test_preset_names_listed_for_help_match_the_presets():
-    assert set(style_command.PRESET_NAMES) == set(st.PRESETS)
-    assert set(style_command.PRESET_ALIASES.values()) <= set(st.PRESETS)
+    assert set(style_command.PRESET_NAMES) == set(presets.PRESETS)
+    assert set(style_command.PRESET_ALIASES.values()) <= set(presets.PRESETS)
 
 
 def test_style_command_writes_image_snapshots_plot_and_summary(images, tmp_path):

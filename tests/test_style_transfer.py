@@ -6,6 +6,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tfcs231n import style_backbones
+from tfcs231n import style_presets as presets
 from tfcs231n import style_transfer as st
 
 # ----------------------------------------------------------------------------- known answers
@@ -198,7 +199,7 @@ def test_style_transfer_runs_and_reduces_the_style_loss(hed):
     rng = np.random.default_rng(0)
     content = st.sample_image("chelsea")
     style = (rng.uniform(0, 255, (48, 48, 3))).astype(np.uint8)
-    kwargs = dict(st.PRESETS["hed"], backbone=hed, image_size=32, style_size=32,
+    kwargs = dict(presets.PRESETS["hed"], backbone=hed, image_size=32, style_size=32,
                   schedule=st.Schedule(0.02, 0.02, 0, 6, beta_1=0.99, epsilon=0.1))
     for key in ("content_image", "style_image"):
         kwargs.pop(key)
@@ -300,7 +301,7 @@ def test_course_presets_run_on_the_course_images(preset):
     # (layer indices, weights per layer, schedule, clip), not the picture.
     from torchref.squeezenet import random_state_dict
 
-    result = st.run_preset(preset, image_size=48, style_size=48, weights=random_state_dict(),
+    result = presets.run_preset(preset, image_size=48, style_size=48, weights=random_state_dict(),
                            schedule=st.Schedule(num_iterations=3))
     assert result.steps == 3 and result.pixels.shape[0] == 48
     assert result.image.min() >= -1.5 and result.image.max() <= 1.5  # the course's clip
@@ -312,7 +313,7 @@ def test_course_presets_run_on_the_course_images(preset):
 
 def test_every_preset_names_valid_layers_and_one_weight_per_style_layer():
     sizes = {"squeezenet": 12, "vgg19": 37, "vgg16-hed": 31}
-    for name, preset in st.PRESETS.items():
+    for name, preset in presets.PRESETS.items():
         assert len(preset["style_layers"]) == len(preset["style_weights"]), name
         layers = (preset["content_layer"], *preset["style_layers"])
         assert all(0 <= i < sizes[preset["backbone"]] for i in layers), name
@@ -320,6 +321,6 @@ def test_every_preset_names_valid_layers_and_one_weight_per_style_layer():
     convs = style_backbones.vgg_conv_indices(style_backbones.VGG_CFGS["vgg19"])
     firsts = [convs[i] for i in (0, 2, 4, 8, 12)]  # 2, 2, 4, 4, 4 convs per block
     for name in ("gatys", "d2l"):
-        assert list(st.PRESETS[name]["style_layers"]) == firsts == [0, 5, 10, 19, 28]
-    assert st.PRESETS["gatys"]["content_layer"] == convs[9] == 21  # conv4_2
-    assert st.PRESETS["d2l"]["content_layer"] == convs[11] == 25  # conv4_4
+        assert list(presets.PRESETS[name]["style_layers"]) == firsts == [0, 5, 10, 19, 28]
+    assert presets.PRESETS["gatys"]["content_layer"] == convs[9] == 21  # conv4_2
+    assert presets.PRESETS["d2l"]["content_layer"] == convs[11] == 25  # conv4_4

@@ -9,7 +9,7 @@ import json
 import os
 
 PRESET_ALIASES = {"course": "course-composition-vii"}
-# tfcs231n.style_transfer.PRESETS' keys, listed here so `--help` need not import TensorFlow
+# tfcs231n.style_presets.PRESETS' keys, listed here so `--help` need not import TensorFlow
 # (tests/test_style_cli.py checks that the two agree).
 PRESET_NAMES = ("course-composition-vii", "course-the-scream", "course-starry-night",
                 "course-feature-inversion", "d2l", "gatys", "hed")
@@ -48,7 +48,7 @@ def add_parsers(sub):
 
 def resolve_preset(preset, backbone):
     """(preset name, its kwargs) for the CLI's --preset / --backbone pair."""
-    from tfcs231n.style_transfer import PRESET_FOR_BACKBONE, PRESETS
+    from tfcs231n.style_presets import PRESET_FOR_BACKBONE, PRESETS
 
     name = PRESET_ALIASES.get(preset, preset) or PRESET_FOR_BACKBONE[backbone or "vgg16-hed"]
     kwargs = dict(PRESETS[name])
@@ -172,11 +172,12 @@ def demo_section(out_dir, quick=True, seed=0):
     from tfcs231n import plotting
     from tfcs231n import style_transfer as st
     from tfcs231n.report import Section
+    from tfcs231n.style_presets import PRESETS
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     size, steps = (128, 60) if quick else (256, 200)
-    kwargs = dict(st.PRESETS["hed"], image_size=size, style_size=size,
+    kwargs = dict(PRESETS["hed"], image_size=size, style_size=size,
                   schedule=st.Schedule(0.02, 0.02, 0, steps, beta_1=0.99, epsilon=0.1))
     content, style_image = (st.sample_image(kwargs.pop(k)) for k in ("content_image",
                                                                       "style_image"))
@@ -221,9 +222,10 @@ def bench_workload(size=192):
 
     from tfcs231n import parity, style_backbones
     from tfcs231n import style_transfer as st
+    from tfcs231n.style_presets import PRESETS
     from torchref import style_transfer as ref
 
-    preset = st.PRESETS["hed"]
+    preset = PRESETS["hed"]
     layers, cl = preset["style_layers"], preset["content_layer"]
     sw, cw, tv = preset["style_weights"], preset["content_weight"], preset["tv_weight"]
     sched = preset["schedule"]
