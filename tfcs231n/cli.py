@@ -10,6 +10,9 @@ import sys
 
 from tfcs231n import bench, demo  # import TensorFlow only when a workload runs
 from tfcs231n.commands import caption, vis
+from tfcs231n.commands import style as style_command
+from tfcs231n.commands import gan as gan_command
+from tfcs231n.commands import finetune as finetune_command
 
 
 def _parity(args):
@@ -64,6 +67,9 @@ def build_parser():
     demo.add_parser(sub)
     caption.add_parser(sub)
     vis.add_parsers(sub)
+    style_command.add_parsers(sub)
+    gan_command.add_parsers(sub)
+    finetune_command.add_parsers(sub)
     return parser
 
 

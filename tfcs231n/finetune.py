@@ -42,8 +42,7 @@ class History:
         """d2l's animator, as one PNG: loss and both accuracies against epochs."""
         from tfcs231n import plotting
 
-        plt = plotting._pyplot()
-        fig, ax = plt.subplots(figsize=(5, 3.2))
+        fig, ax = plotting.subplots(figsize=(5, 3.2))
         epochs = np.arange(1, len(self.train_loss) + 1)
         ax.plot(epochs, self.train_loss, "-o", label="train loss")
         ax.plot(epochs, self.train_acc, "--s", label="train acc")

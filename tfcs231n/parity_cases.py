@@ -53,6 +53,20 @@ SHAPES = {
         dict(N=1, H=193, W=257, C=10),
         dict(N=2, H=65, W=97, C=7),
     ],
+    # GAN losses on logits: a course-sized batch, a single row, and an odd size.
+    "gan": [dict(N=128), dict(N=1), dict(N=37)],
+    # Two feature layers of different sizes; every loss form of tfcs231n.style_transfer.
+    "style_transfer": [
+        dict(N=2, H=6, W=7, C=4, H2=3, W2=5, C2=9),
+        dict(N=1, H=11, W=4, C=8, H2=5, W2=2, C2=3),
+    ],
+    # torchvision's width and size first; then even and odd sizes at which Keras 'same'
+    # padding at stride 2 would shift every window (the trap the model avoids).
+    "resnet18": [
+        dict(N=1, H=224, W=224, C=1000, width=64),
+        dict(N=2, H=64, W=48, C=10, width=16),
+        dict(N=3, H=33, W=57, C=7, width=8),
+    ],
 }
 
 _BUILDERS = {}
@@ -219,3 +233,116 @@ def _squeezenet_cases(d):
     return [Case("squeezenet", f"squeezenet1_1[N{N}H{H}W{W}C{C}]", tf_fn,
                  parity.torch_reference(torch_fn), dict(x=normal((N, H, W, 3))), ("x",),
                  ("scores",))]
+
+
+@register("style_transfer")
+def _style_transfer_cases(d):
+    from torchref import style_transfer as ref
+
+    from tfcs231n import style_transfer as st
+
+    N, H, W, C, H2, W2, C2 = (d[k] for k in ("N", "H", "W", "C", "H2", "W2", "C2"))
+    shape = f"N{N}H{H}W{W}C{C}"
+
+    def nchw(t):
+        return t.permute(0, 3, 1, 2)
+
+    out = []
+    for reduction in ("sum", "mean"):
+        out.append(Case(
+            "style_transfer", f"content_loss[{reduction},{shape}]",
+            lambda cur, orig, _r=reduction: st.content_loss(0.37, cur, orig, _r),
+            parity.torch_reference(lambda cur, orig, _r=reduction: ref.content_loss(
+                0.37, nchw(cur), nchw(orig), _r)),
+            dict(cur=normal((N, H, W, C)), orig=normal((N, H, W, C))), ("cur", "orig"),
+            ("loss",)))
+    for norm in ("hwc", "hw", "none"):
+        out.append(Case(
+            "style_transfer", f"gram_matrix[{norm},{shape}]",
+            lambda x, _n=norm: st.gram_matrix(x, _n),
+            parity.torch_reference(lambda x, _n=norm: ref.gram_matrix(nchw(x), _n)),
+            dict(x=normal((N, H, W, C))), ("x",), ("gram",)))
+        for reduction in ("sum", "mean"):
+            def tf_style(f0, f1, t0, t1, _n=norm, _r=reduction):
+                return st.style_loss({2: f0, 5: f1}, (2, 5), [t0, t1], (3.0, 0.25), _r, _n)
+
+            def torch_style(f0, f1, t0, t1, _n=norm, _r=reduction):
+                return ref.style_loss({2: nchw(f0), 5: nchw(f1)}, (2, 5), [t0, t1],
+                                      (3.0, 0.25), _r, _n)
+
+            out.append(Case(
+                "style_transfer", f"style_loss[{norm},{reduction},{shape}]", tf_style,
+                parity.torch_reference(torch_style),
+                dict(f0=normal((N, H, W, C)), f1=normal((N, H2, W2, C2)),
+                     t0=normal((N, C, C), 0.3), t1=normal((N, C2, C2), 0.3)),
+                ("f0", "f1", "t0", "t1"), ("loss",)))
+    for kind in ("squared_sum", "abs_mean", "abs_sum"):
+        out.append(Case(
+            "style_transfer", f"tv_loss[{kind},{shape}]",
+            lambda img, _k=kind: st.tv_loss(img, 0.6, _k),
+            parity.torch_reference(lambda img, _k=kind: ref.tv_loss(nchw(img), 0.6, _k)),
+            dict(img=normal((N, H, W, 3))), ("img",), ("loss",)))
+    return out
+
+
+@register("resnet18")
+def _resnet18_cases(d):
+    from torchref import resnet as ref
+
+    from tfcs231n.resnet import ResNet18
+
+    N, H, W, C, width = d["N"], d["H"], d["W"], d["C"], d["width"]
+    # Random running means and variances too, so inference-mode batch norm is exercised.
+    state = ref.random_state_dict(C, width, seed=0)
+    keras_models, torch_models = {}, {}
+
+    def tf_fn(x):
+        dtype = x.dtype.name
+        if dtype not in keras_models:
+            keras_models[dtype] = ResNet18(C, width, weights=state, dtype=dtype)
+        return keras_models[dtype](x, training=False)
+
+    def torch_fn(x):
+        if x.dtype not in torch_models:
+            torch_models[x.dtype] = ref.load_arrays(ref.ResNet18(C, width).to(x.dtype),
+                                                    state).eval()
+        return torch_models[x.dtype](x.permute(0, 3, 1, 2))  # NHWC in, as on the TF side
+
+    return [Case("resnet18", f"resnet18[N{N}H{H}W{W}C{C}w{width}]", tf_fn,
+                 parity.torch_reference(torch_fn), dict(x=normal((N, H, W, 3))), ("x",),
+                 ("logits",))]
+
+
+@register("gan")
+def _gan_cases(d):
+    from torchref import gan as ref
+
+    from tfcs231n import gan
+
+    N = d["N"]
+    # Logits of scale 5 reach |s| ~ 20, where an unstable log(sigmoid(s)) would lose digits.
+    two = dict(logits_real=normal((N, 1), 5.0), logits_fake=normal((N, 1), 5.0))
+    one = dict(logits_fake=normal((N, 1), 5.0))
+    pairs = [
+        ("discriminator_loss", gan.discriminator_loss, ref.discriminator_loss, two),
+        ("generator_loss", gan.generator_loss, ref.generator_loss, one),
+        ("ls_discriminator_loss", gan.ls_discriminator_loss, ref.ls_discriminator_loss, two),
+        ("ls_generator_loss", gan.ls_generator_loss, ref.ls_generator_loss, one),
+    ]
+    out = []
+    for name, tf_fn, ref_fn, specs in pairs:
+        # The loss functions take positional logits; the parity engine passes keywords.
+        tf_call = (lambda f: lambda **kw: f(*kw.values()))(tf_fn)
+        ref_call = (lambda f: lambda **kw: f(*kw.values()))(ref_fn)
+        out.append(Case("gan", f"{name}[N{N}]", tf_call, parity.torch_reference(ref_call),
+                        specs, tuple(specs), ("loss",)))
+    out.append(Case("gan", f"leaky_relu[N{N}]", lambda x: gan.leaky_relu(x),
+                    parity.torch_reference(lambda x: torch_leaky_relu(x)),
+                    dict(x=normal((N, 17))), ("x",), ("out",)))
+    return out
+
+
+def torch_leaky_relu(x):
+    import torch
+
+    return torch.nn.functional.leaky_relu(x, 0.01)

@@ -1,6 +1,8 @@
 """Pictures a person would rather look at than read: loss curves and captioned image grids.
 
-Matplotlib runs headless here (Agg); every function writes a PNG and returns its path.
+Every function writes a PNG and returns its path. Figures are made with Matplotlib's object
+API, never pyplot, so the library works headless and never switches the backend under a
+notebook's inline plots.
 """
 
 import os
@@ -8,13 +10,12 @@ import os
 import numpy as np
 
 
-def _pyplot():
-    import matplotlib
+def subplots(nrows=1, ncols=1, figsize=None, **kwargs):
+    """Like `pyplot.subplots`, but the figure belongs to no pyplot state: (fig, axes)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def _save(fig, path):
@@ -22,7 +23,6 @@ def _save(fig, path):
     tmp = f"{path}.tmp.png"
     fig.savefig(tmp, dpi=100, bbox_inches="tight")
     os.replace(tmp, path)  # a reader never sees half a PNG
-    _pyplot().close(fig)
     return path
 
 
@@ -33,9 +33,8 @@ def plot_loss(history, path, title="training loss", smooth=None):
         history: sequence of floats, one per iteration.
         smooth: window of the moving average (default: about 1/20 of the run).
     """
-    plt = _pyplot()
     history = np.asarray(history, np.float64)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     ax.plot(history, lw=0.8, alpha=0.5, label="per iteration")
     window = smooth or max(1, len(history) // 20)
     if window > 1 and len(history) > window:
@@ -52,9 +51,8 @@ def caption_grid(images, generated, truth, path, cols=4):
     """Images (uint8 (H, W, 3) each) with generated (bold) and ground-truth captions."""
     import textwrap
 
-    plt = _pyplot()
     rows = -(-len(images) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 4.0 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(3.2 * cols, 4.0 * rows), squeeze=False)
     fig.subplots_adjust(hspace=0.55)
     for ax in axes.flat:
         ax.axis("off")
@@ -71,9 +69,8 @@ def image_rows(rows, path, size=2.6):
 
     Images are (H, W, 3) uint8/float in [0, 1], or (H, W) maps shown with `cmap`.
     """
-    plt = _pyplot()
     cols = max(len(r) for r in rows)
-    fig, axes = plt.subplots(len(rows), cols, figsize=(size * cols, size * len(rows) + 0.4),
+    fig, axes = subplots(len(rows), cols, figsize=(size * cols, size * len(rows) + 0.4),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")

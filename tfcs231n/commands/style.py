@@ -76,8 +76,7 @@ def plot_losses(history, path, title="style transfer"):
 
     from tfcs231n import plotting
 
-    plt = plotting._pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = plotting.subplots(figsize=(6, 3.5))
     for key in ("total", "content", "style", "tv"):
         values = np.asarray(history[key], np.float64)
         if (values > 0).any():  # zeros (the content loss at a content start) are left out

@@ -1,0 +1,114 @@
+"""The course's GAN API: parameter counts, closed-form losses, noise, the GAN model."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfcs231n import gan, gan_weights
+
+
+def test_parameter_counts_match_the_course():
+    assert gan.discriminator().count_params() == 267_009
+    assert gan.generator(4).count_params() == 1_858_320
+    assert gan.dc_discriminator().count_params() == 1_102_721
+    # Not stated by the issue; from the architecture: dense 96*1024+1024, BN 2*1024,
+    # dense 1024*6272+6272, BN 2*6272, convT 4*4*128*64+64, BN 2*64, convT 4*4*64+1.
+    trainable = (96 * 1024 + 1024 + 2 * 1024 + 1024 * 6272 + 6272 + 2 * 6272
+                 + 4 * 4 * 128 * 64 + 64 + 2 * 64 + 4 * 4 * 64 + 1)
+    G = gan.dc_generator()
+    assert sum(int(np.prod(w.shape)) for w in G.trainable_weights) == trainable
+
+
+@pytest.mark.parametrize("make,in_dim", [(gan.discriminator, 784), (gan.dc_discriminator, 784),
+                                         (lambda: gan.generator(7), 7),
+                                         (lambda: gan.dc_generator(7), 7)])
+def test_shapes(make, in_dim):
+    model = make()
+    out = model(tf.zeros((3, in_dim)), training=False)
+    assert out.shape == ((3, 1) if in_dim == 784 else (3, 784))
+
+
+def test_generators_output_in_tanh_range():
+    for G in (gan.generator(), gan.dc_generator()):
+        x = G(gan.sample_noise(5, 96, seed=1), training=False).numpy()
+        assert np.all(np.abs(x) <= 1.0)
+
+
+def test_leaky_relu_closed_form():
+    x = tf.constant([-2.0, -0.5, 0.0, 3.0], tf.float64)
+    np.testing.assert_allclose(gan.leaky_relu(x).numpy(), [-0.02, -0.005, 0.0, 3.0], rtol=0)
+    np.testing.assert_allclose(gan.leaky_relu(x, 0.2).numpy(), [-0.4, -0.1, 0.0, 3.0])
+
+
+def test_losses_closed_forms():
+    zeros = tf.zeros((5, 1), tf.float64)
+    # sigmoid(0) = 1/2: each BCE term is log 2.
+    np.testing.assert_allclose(gan.discriminator_loss(zeros, zeros), 2 * math.log(2), rtol=1e-15)
+    np.testing.assert_allclose(gan.generator_loss(zeros), math.log(2), rtol=1e-15)
+    real = tf.constant([[1.0], [3.0]], tf.float64)
+    fake = tf.constant([[-1.0], [2.0]], tf.float64)
+    # 0.5 * mean((1-1)^2, (3-1)^2) + 0.5 * mean(1, 4) = 1 + 1.25
+    np.testing.assert_allclose(gan.ls_discriminator_loss(real, fake), 2.25, rtol=1e-15)
+    np.testing.assert_allclose(gan.ls_generator_loss(fake), 0.5 * (4 + 1) / 2, rtol=1e-15)
+    s = np.array([[-3.0], [0.5], [4.0]])
+    expected = np.mean(np.log1p(np.exp(-s)))  # BCE(s, 1) = log(1 + e^-s)
+    np.testing.assert_allclose(gan.generator_loss(tf.constant(s)), expected, rtol=1e-14)
+
+
+def test_bce_is_stable_for_huge_logits():
+    big = tf.constant([[1000.0], [-1000.0]], tf.float32)
+    d = gan.discriminator_loss(big, -big).numpy()
+    g = gan.generator_loss(big).numpy()
+    assert np.isfinite(d) and np.isfinite(g)
+    # logits +-1000 on the right side cost 0; on the wrong side exactly |s|.
+    np.testing.assert_allclose(d, (0 + 1000) / 2 + (1000 + 0) / 2, rtol=1e-6)
+    np.testing.assert_allclose(g, 500.0, rtol=1e-6)
+
+
+def test_sample_noise_range_and_seeding():
+    z = gan.sample_noise(1000, 7, seed=3).numpy()
+    assert z.shape == (1000, 7) and z.min() >= -1 and z.max() <= 1
+    assert z.min() < -0.95 and z.max() > 0.95  # covers the interval, not [0, 1]
+    np.testing.assert_array_equal(z, gan.sample_noise(1000, 7, seed=3).numpy())
+    assert not np.array_equal(z, gan.sample_noise(1000, 7, seed=4).numpy())
+    g1, g2 = tf.random.Generator.from_seed(5), tf.random.Generator.from_seed(5)
+    np.testing.assert_array_equal(gan.sample_noise(4, 2, g1), gan.sample_noise(4, 2, g2))
+
+
+def test_bad_noise_dim():
+    with pytest.raises(ValueError, match="noise_dim"):
+        gan.generator(0)
+    with pytest.raises(ValueError, match="model must be"):
+        gan.build_gan("wgan")
+
+
+def test_gan_fit_uses_both_tapes_and_trackers():
+    model = gan.build_gan("vanilla", noise_dim=8, seed=0)
+    d_before = [w.numpy().copy() for w in model.discriminator.trainable_weights]
+    g_before = [w.numpy().copy() for w in model.generator.trainable_weights]
+    x = np.random.default_rng(0).uniform(-1, 1, (64, 784)).astype("float32")
+    history = model.fit(x, batch_size=32, epochs=1, verbose=0)
+    assert set(history.history) == {"d_loss", "g_loss"}
+    assert all(np.isfinite(v[0]) for v in history.history.values())
+    for before, w in zip(d_before, model.discriminator.trainable_weights):
+        assert not np.array_equal(before, w.numpy())
+    for before, w in zip(g_before, model.generator.trainable_weights):
+        assert not np.array_equal(before, w.numpy())
+
+
+def test_gan_config_round_trip(tmp_path):
+    model = gan.GAN(gan.dc_discriminator(), gan.dc_generator(12), noise_dim=12, seed=3)
+    clone = gan.GAN.from_config(model.get_config())
+    assert clone.noise_dim == 12 and clone.seed == 3
+    assert clone.generator.count_params() == model.generator.count_params()
+    layer = gan.LeakyReLU(0.2)
+    assert keras.layers.deserialize(keras.layers.serialize(layer)).alpha == 0.2
+
+
+def test_load_torch_state_rejects_mismatch():
+    with pytest.raises(ValueError, match="layers with weights"):
+        gan_weights.load_torch_state(gan.discriminator(), {"0.weight": np.zeros((256, 784)),
+                                                   "0.bias": np.zeros(256)})

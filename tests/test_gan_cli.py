@@ -1,0 +1,73 @@
+"""`tfcs231n gan train|sample` on tiny runs, and the GAN section of `tfcs231n demo`."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfcs231n import cli
+from tfcs231n.commands import gan as gan_command
+
+TINY_TRAIN = ["--model", "vanilla", "--steps-per-epoch", "2", "--batch-size", "16",
+              "--n-train", "200", "--no-metrics", "--quiet"]
+
+
+def test_train_resume_sample_and_export(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["gan", "train", "--epochs", "1", "--out", str(run), *TINY_TRAIN]) == 0
+    assert (run / "samples-epoch-001.png").is_file()
+    assert json.loads((run / "run.json").read_text())["model"] == "vanilla"
+
+    assert cli.main(["gan", "train", "--epochs", "2", "--resume", "--out", str(run),
+                     "--export", str(tmp_path / "exported"), *TINY_TRAIN]) == 0
+    history = json.loads((run / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2]
+    assert len(history["d_loss"]) == 4  # 2 steps per epoch; the first epoch not redone
+    assert (tmp_path / "exported" / "saved_model.pb").is_file()
+    assert "done (resumed from epoch 1): 2 epochs" in capsys.readouterr().out
+
+    out = tmp_path / "grid.png"
+    assert cli.main(["gan", "sample", "--checkpoint", str(run), "--out", str(out),
+                     "-n", "9"]) == 0
+    picture = np.asarray(Image.open(out))
+    assert picture.shape == (3 * (3 * 30 + 2), 3 * (3 * 30 + 2))  # 3 x 3 tiles, scale 3
+    assert picture.std() > 0  # not a blank canvas
+    assert "epoch-2 vanilla" in capsys.readouterr().out
+
+
+def test_cli_errors_name_the_problem(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(SystemExit, match="no run.json"):
+        cli.main(["gan", "sample", "--checkpoint", str(run), "--out", str(tmp_path / "x.png")])
+    (run / "run.json").write_text(json.dumps({"model": "dcgan", "noise_dim": 96}))
+    with pytest.raises(SystemExit, match="holds a dcgan run"):
+        cli.main(["gan", "train", "--resume", "--out", str(run), *TINY_TRAIN])
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        cli.main(["gan", "sample", "--checkpoint", str(run), "--out", str(tmp_path / "x.png")])
+    with pytest.raises(SystemExit, match="batch_size"):
+        cli.main(["gan", "train", "--out", str(tmp_path / "r2"), *TINY_TRAIN,
+                  "--batch-size", "0"])
+    with pytest.raises(SystemExit):  # argparse: not one of the three models
+        cli.main(["gan", "train", "--model", "wgan"])
+
+
+def test_demo_section_quick(tmp_path, monkeypatch):
+    """demo_section with quick=True, shrunk further (the full quick run, about a minute,
+    is exercised by tests/test_demo_run.py): files, finite metrics, same seed same numbers."""
+    tiny = dict(n_train=3500, n_test=500, classifier=dict(train_images=3000, epochs=2,
+                                                          batch_size=64, feature_dim=16),
+                batch_size=32, epochs=2, steps=3, samples=300)
+    monkeypatch.setitem(gan_command.DEMO, True, tiny)
+    section = gan_command.demo_section(tmp_path / "a", quick=True, seed=0)
+    assert section.name == "gan"
+    assert len(section.figures) == 4
+    for figure in section.figures:
+        assert Image.open(figure.path).size[0] > 50
+    assert set(section.metrics) == {f"{m}_{k}" for m in ("vanilla", "lsgan", "dcgan")
+                                    for k in ("fd", "is")} | {"real_fd"}
+    assert all(np.isfinite(v) for v in section.metrics.values())
+    assert [row[0] for row in section.tables[0].rows] == ["vanilla", "lsgan", "dcgan"]
+    again = gan_command.demo_section(tmp_path / "b", quick=True, seed=0)
+    assert again.metrics == section.metrics

@@ -1,0 +1,189 @@
+"""GAN training: exact resume, kill -9 safety, grids, export to a SavedModel."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from tfcs231n import gan_training as gt
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _data(n=256):
+    return np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+
+
+def _config(**kw):
+    base = dict(model="vanilla", batch_size=32, num_epochs=2, noise_dim=8, steps_per_epoch=4)
+    base.update(kw)
+    return gt.GANConfig(**base)
+
+
+def _weights(model):
+    return [w.numpy() for w in model.discriminator.weights + model.generator.weights]
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "dcgan"])
+def test_resume_continues_exactly(tmp_path, kind):
+    straight, result = gt.train(_config(model=kind), _data(), out_dir=tmp_path / "a", verbose=0)
+    assert result["epochs_done"] == 2 and len(result["grids"]) == 2
+    assert all(p.is_file() for p in result["grids"])
+
+    gt.train(_config(model=kind, num_epochs=1), _data(), out_dir=tmp_path / "b", verbose=0)
+    resumed, result_b = gt.train(_config(model=kind), _data(), out_dir=tmp_path / "b",
+                                 resume=True, verbose=0)
+    assert result_b["history"]["d_loss"] == result["history"]["d_loss"]
+    for a, b in zip(_weights(straight), _weights(resumed)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_time_budget_stops_without_checkpointing_partial_epoch(tmp_path):
+    _, result = gt.train(_config(num_epochs=5, steps_per_epoch=None, time_budget_s=0.0),
+                         _data(), out_dir=tmp_path, verbose=0)
+    assert result["stopped_early"] and result["epochs_done"] == 0
+    assert not (tmp_path / "checkpoints").exists() or not os.listdir(tmp_path / "checkpoints")
+
+
+_TRAIN_SCRIPT = textwrap.dedent("""
+    import sys, numpy as np
+    from tfcs231n import gan_training as gt
+    data = np.random.default_rng(0).integers(0, 256, (4096, 28, 28), dtype=np.uint8)
+    config = gt.GANConfig(model="vanilla", batch_size=32, num_epochs=int(sys.argv[2]),
+                          noise_dim=8, steps_per_epoch=int(sys.argv[3]))
+    _, result = gt.train(config, data, out_dir=sys.argv[1], resume=True, verbose=0)
+    print("EPOCHS", result["epochs_done"], len(result["history"]["d_loss"]))
+""")
+
+
+def _spawn(out_dir, epochs, steps):
+    env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([sys.executable, "-c", _TRAIN_SCRIPT, str(out_dir), str(epochs),
+                             str(steps)], env=env, stdout=subprocess.PIPE, text=True)
+
+
+def test_kill_9_mid_epoch_then_resume(tmp_path):
+    """SIGKILL during epoch 2 (of 3); the resumed run starts at epoch 1's checkpoint."""
+    steps = 100  # an epoch of a few seconds, so the kill lands inside one
+    proc = _spawn(tmp_path, 3, steps)
+    ckpt = tmp_path / "checkpoints"
+    deadline = time.monotonic() + 240
+    while not (ckpt / "epoch-0001" / "state.json").is_file():
+        assert proc.poll() is None, "training exited before its first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint within 240 s"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert proc.poll() is None, "run finished before it could be killed; raise steps"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    done = sorted(p.name for p in ckpt.iterdir() if not p.name.startswith("."))
+    assert done[-1] in ("epoch-0001", "epoch-0002")
+    with open(ckpt / done[-1] / "state.json") as f:
+        killed_at = json.load(f)["epoch"]
+
+    proc = _spawn(tmp_path, 3, steps)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    assert "EPOCHS 3" in out
+    # One d_loss per step of every epoch: the lost partial epoch is redone, not doubled.
+    assert f"EPOCHS 3 {3 * steps}" in out
+    assert killed_at >= 1
+    G, state = gt.restore_generator(tmp_path, "vanilla", noise_dim=8)
+    assert state["epoch"] == 3
+
+
+def test_export_generator_reloads_in_fresh_process(tmp_path):
+    model, _ = gt.train(_config(model="dcgan", num_epochs=1), _data(), verbose=0)
+    path = gt.export_generator(model.generator, tmp_path / "generator")
+    noise = np.random.default_rng(1).uniform(-1, 1, (5, 8)).astype(np.float32)
+    np.save(tmp_path / "noise.npy", noise)
+    expected = np.clip(np.rint((model.generator(noise, training=False).numpy() + 1) * 127.5),
+                       0, 255).astype(np.uint8).reshape(5, 28, 28, 1)
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from tfcs231n.gan_training import load_exported
+        images = load_exported({str(path)!r})(np.load({str(tmp_path / 'noise.npy')!r}))
+        np.save({str(tmp_path / 'images.npy')!r}, images)
+    """)
+    env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    images = np.load(tmp_path / "images.npy")
+    assert images.dtype == np.uint8 and images.shape == (5, 28, 28, 1)
+    # Rounding the same float32 values can differ by one grey level at a .5 boundary.
+    assert np.abs(images.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_bad_config_and_data():
+    with pytest.raises(ValueError, match="batch_size"):
+        gt.GANConfig(batch_size=0)
+    with pytest.raises(ValueError, match="images must be"):
+        gt.to_gan_input(np.zeros((3, 27, 28)))
+    with pytest.raises(ValueError, match="cannot fill one batch"):
+        gt.train(_config(batch_size=64), _data(10), verbose=0)
+
+
+_MIRRORED_SCRIPT = textwrap.dedent("""
+    import json
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]  # before TF initialises its devices
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from tfcs231n import gan, gan_training as gt
+
+    data = np.random.default_rng(0).integers(0, 256, (256, 28, 28), dtype=np.uint8)
+
+    def run(model, strategy):
+        config = gt.GANConfig(model=model, batch_size=32, num_epochs=2, noise_dim=8,
+                              steps_per_epoch=3)
+        if model == "vanilla":  # the course's Adam solvers
+            _, result = gt.train(config, data, strategy=strategy, verbose=0)
+        else:  # DCGAN with plain SGD, see the test's docstring
+            with strategy.scope():
+                m = gan.GAN(gan.dc_discriminator(seed=0),
+                            gan.dc_generator(8, seed=1, synchronized=True), 8)
+                m.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05))
+            result = gt.train_gan(m, data, config, strategy=strategy, verbose=0)
+        return [result["history"]["d_loss"], result["history"]["g_loss"]]
+
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    print(json.dumps({"replicas": mirrored.num_replicas_in_sync, **{
+        model: [run(model, tf.distribute.get_strategy()), run(model, mirrored)]
+        for model in ("vanilla", "dcgan")}}))
+""")
+
+
+def test_mirrored_strategy_gives_the_single_device_loss_curve():
+    """Two logical CPUs under MirroredStrategy vs one device: same seeds, same curves.
+
+    Checks the distributed path: noise drawn for the global batch then split, losses
+    scaled by the replica count before the gradients are summed, and the DC generator's
+    batch norm synchronized across replicas, as `train` builds it under several replicas
+    (with per-replica statistics the very first loss already differed, by 5e-4). The
+    single-device DCGAN uses synchronized batch norm too: its float32 variance,
+    E[x^2] - E[x]^2, differs from plain batch norm's by round-off that six SGD steps grew
+    to 1e-3 relative in the losses. The DCGAN runs with SGD: with Adam, single-device and
+    mirrored runs agreed for two iterations and then drifted apart by up to 4e-3 relative;
+    Adam divides each gradient element by its own running magnitude, so elements that are
+    round-off (sums that batch norm makes cancel) become full-size steps, and the summation
+    order of two half-batch gradients differs from one full-batch gradient.
+    """
+    from tfcs231n.parity import TOLERANCES, compare_arrays
+
+    env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    for model in ("vanilla", "dcgan"):
+        single, mirrored = (np.array(curve) for curve in result[model])
+        assert single.shape == (2, 6)
+        row = compare_arrays(f"{model} losses", mirrored, single, TOLERANCES["float32"])
+        assert row.ok, row
