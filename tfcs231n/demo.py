@@ -53,6 +53,7 @@ def run(out_dir, quick=True, sections=None, seed=0, log=print):
         try:
             module = importlib.import_module(SECTIONS[name])
             section = _builder(module, name)(out_dir / name, quick=quick, seed=seed)
+            section.name = name  # the demo's name for it, as in --sections and the JSON
             error = ""
         except Exception:  # a broken section must not hide the others
             section = report.Section(name, name.capitalize())
