@@ -87,7 +87,7 @@ def test_bad_inputs_give_clear_errors(images, tmp_path):
 
 def test_demo_section_quick(tmp_path):
     section = style_command.demo_section(tmp_path, quick=True, seed=0)
-    assert section.name == "style_transfer" and len(section.figures) == 2
+    assert section.name == "style" and len(section.figures) == 4
     for figure in section.figures:
         assert (tmp_path / figure.path).exists() or figure.path.startswith(str(tmp_path))
         assert Image.open(figure.path).size[0] > 0
