@@ -206,6 +206,26 @@ def _captioning_cases(d):
     return out
 
 
+def _image_model_case(module, name, make_keras, make_torch, shape, output):
+    """A Case for an NHWC image classifier built in both frameworks from the same weights,
+    once per dtype on first use; the PyTorch model gets the same NHWC input permuted."""
+    keras_models, torch_models = {}, {}
+
+    def tf_fn(x):
+        dtype = x.dtype.name
+        if dtype not in keras_models:
+            keras_models[dtype] = make_keras(dtype)
+        return keras_models[dtype](x, training=False)
+
+    def torch_fn(x):
+        if x.dtype not in torch_models:
+            torch_models[x.dtype] = make_torch(x.dtype).eval()
+        return torch_models[x.dtype](x.permute(0, 3, 1, 2))
+
+    return Case(module, name, tf_fn, parity.torch_reference(torch_fn),
+                dict(x=normal(shape)), ("x",), (output,))
+
+
 @register("squeezenet")
 def _squeezenet_cases(d):
     from torchref import squeezenet as ref
@@ -214,25 +234,16 @@ def _squeezenet_cases(d):
 
     N, H, W, C = d["N"], d["H"], d["W"], d["C"]
     state = ref.random_state_dict(C, seed=0)
-    keras_models, torch_models = {}, {}
 
-    def tf_fn(x):
-        # One model per dtype, built on first use with the same weights as the reference.
-        dtype = x.dtype.name
-        if dtype not in keras_models:
-            keras_models[dtype] = SqueezeNet(C, weights=state, dtype=dtype)
-        return keras_models[dtype](x, training=False)
+    def make_torch(dtype):
+        model = ref.SqueezeNet(C).to(dtype)
+        ref.load_arrays(model, state)
+        return model
 
-    def torch_fn(x):
-        if x.dtype not in torch_models:
-            model = ref.SqueezeNet(C).to(x.dtype)
-            ref.load_arrays(model, state)
-            torch_models[x.dtype] = model.eval()
-        return torch_models[x.dtype](x.permute(0, 3, 1, 2))  # NHWC in, as on the TF side
-
-    return [Case("squeezenet", f"squeezenet1_1[N{N}H{H}W{W}C{C}]", tf_fn,
-                 parity.torch_reference(torch_fn), dict(x=normal((N, H, W, 3))), ("x",),
-                 ("scores",))]
+    return [_image_model_case(
+        "squeezenet", f"squeezenet1_1[N{N}H{H}W{W}C{C}]",
+        lambda dtype: SqueezeNet(C, weights=state, dtype=dtype), make_torch, (N, H, W, 3),
+        "scores")]
 
 
 @register("style_transfer")
@@ -294,23 +305,11 @@ def _resnet18_cases(d):
     N, H, W, C, width = d["N"], d["H"], d["W"], d["C"], d["width"]
     # Random running means and variances too, so inference-mode batch norm is exercised.
     state = ref.random_state_dict(C, width, seed=0)
-    keras_models, torch_models = {}, {}
-
-    def tf_fn(x):
-        dtype = x.dtype.name
-        if dtype not in keras_models:
-            keras_models[dtype] = ResNet18(C, width, weights=state, dtype=dtype)
-        return keras_models[dtype](x, training=False)
-
-    def torch_fn(x):
-        if x.dtype not in torch_models:
-            torch_models[x.dtype] = ref.load_arrays(ref.ResNet18(C, width).to(x.dtype),
-                                                    state).eval()
-        return torch_models[x.dtype](x.permute(0, 3, 1, 2))  # NHWC in, as on the TF side
-
-    return [Case("resnet18", f"resnet18[N{N}H{H}W{W}C{C}w{width}]", tf_fn,
-                 parity.torch_reference(torch_fn), dict(x=normal((N, H, W, 3))), ("x",),
-                 ("logits",))]
+    return [_image_model_case(
+        "resnet18", f"resnet18[N{N}H{H}W{W}C{C}w{width}]",
+        lambda dtype: ResNet18(C, width, weights=state, dtype=dtype),
+        lambda dtype: ref.load_arrays(ref.ResNet18(C, width).to(dtype), state),
+        (N, H, W, 3), "logits")]
 
 
 @register("gan")
