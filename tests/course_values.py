@@ -14,6 +14,13 @@ each value was found identical in both copies named for it):
   LSTM_Captioning.ipynb
     FengRanfi/assignment3_cs231n_2024  LSTM_Captioning.ipynb  (2024 release)
     0809zheng/CS231n-assignment2019    assignment3/LSTM_Captioning.ipynb  (2019)
+  GANs: the course's GAN loss checks read their logits and answers from
+    gan-checks-tf.npz / gan-checks.npz, which no public copy stores as text. The same
+    arrays, under the course's key names, are written out as literals in the helper of a
+    public student copy of UMich EECS 498-007 (the CS231n-derived course), found through
+    the search tool's code index (one copy; its repository is not named there). They
+    agree with the course's loss definitions to 1.6e-9 relative, the size that rounding
+    the logits to 8 decimals explains; tests/test_gan.py checks exactly that bound.
 """
 
 import numpy as np
@@ -191,6 +198,24 @@ CAPTIONING_LSTM_LOSS = {
         "b_vocab": (-1.4, 1.3, (3,)),
     },
     "expected": {"loss": 9.82445935443},
+}
+
+
+# GANs.ipynb, "Discriminator Loss", "Generator Loss" and "Least Squares GAN" checks
+# (answers['logits_real'], answers['logits_fake'], answers['d_loss_true'], ...).
+GAN_LOSSES = {
+    "inputs": {
+        "logits_real": [0.93487311, -1.01698916, -0.57304769, -0.88162704, -1.40129389,
+                        -1.45395693, -1.54239755, -0.57273325, 0.98584429, 0.13312152],
+        "logits_fake": [-1.80865868, 0.09030055, -0.4428902, -0.07879368, -0.37655044,
+                        0.32084742, -0.28590837, 1.01376281, 0.99241439, 0.39394346],
+    },
+    "expected": {
+        "d_loss": 1.8423983904443109,
+        "g_loss": 0.771286196423346,
+        "ls_d_loss": 1.8770293614440594,
+        "ls_g_loss": 0.816954786997558,
+    },
 }
 
 

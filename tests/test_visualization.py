@@ -262,6 +262,24 @@ def test_create_class_visualization_is_seeded_and_clamped(nets):
 # ----------------------------------------------------------------------------- beyond the course
 
 
+def test_input_gradient_is_the_signed_gradient_behind_the_saliency_map():
+    model = keras_net(_weights(), "float64", act="tanh")  # smooth, for finite differences
+    X, y = _images(8), np.array([0, 3])
+    grad = attr.input_gradient(X, y, model).numpy()
+    assert grad.shape == X.shape
+    np.testing.assert_array_equal(np.abs(grad).max(-1),
+                                  vis.compute_saliency_maps(X, y, model).numpy())
+    eps = 1e-6
+    for n, i, j, c in [(0, 0, 0, 0), (1, 3, 2, 1), (0, H - 1, W - 1, C - 1)]:
+        bump = np.zeros_like(X)
+        bump[n, i, j, c] = eps
+        score = lambda x: model(x).numpy()[n, y[n]]
+        numeric = (score(X + bump) - score(X - bump)) / (2 * eps)
+        assert abs(numeric - grad[n, i, j, c]) <= 1e-7 * max(1.0, abs(numeric))
+    with pytest.raises(ValueError):
+        attr.input_gradient(X, np.array([0]), model)
+
+
 def test_smoothgrad_is_seeded_and_reduces_to_saliency():
     model = keras_net(_weights(), "float64")
     X, y = _images(8), np.array([0, 3])

@@ -3,6 +3,8 @@
 Same model contract and argument checks as `tfcs231n.visualization`: `model` maps
 preprocessed images (N, H, W, C) to unnormalised class scores (N, num_classes).
 
+* The plain input gradient, signed and per channel: the map before the course's |.| and
+  max, which Adebayo et al.'s randomisation test also compares ("no absolute value").
 * SmoothGrad (Smilkov et al. 2017): saliency averaged over noisy copies of the input.
 * Integrated Gradients (Sundararajan et al. 2017): path integral of gradients from a
   baseline, trapezoid rule; the attributions sum to score(X) - score(baseline).
@@ -19,6 +21,16 @@ import tensorflow as tf
 from tfcs231n.visualization import (
     _images, _labels, _number, _pick, _positive, _saliency, _score_gradient, _scores,
 )
+
+
+def input_gradient(X, y, model):
+    """Signed gradient of each image's correct-class score w.r.t. its pixels.
+
+    Returns:
+        (N, H, W, C); `compute_saliency_maps` is its |.| maximised over C.
+    """
+    X = _images(X)
+    return _score_gradient(model, X, _labels(y, X.shape[0]))[0]
 
 
 def smoothgrad(X, y, model, n_samples=25, noise_level=0.15, seed=0):
