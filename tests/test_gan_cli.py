@@ -53,6 +53,33 @@ def test_cli_errors_name_the_problem(tmp_path):
         cli.main(["gan", "train", "--model", "wgan"])
 
 
+def test_compare_trains_each_model_under_the_budget(tmp_path, monkeypatch, capsys):
+    from tfcs231n import gan_metrics as gm
+
+    monkeypatch.setattr(gan_command, "_classifier_config", lambda data: gm.ClassifierConfig(
+        source=data, n_train=3500, n_test=500, train_images=3000, epochs=1, feature_dim=16))
+    out = tmp_path / "cmp"
+    # The budget is checked after every iteration, so a tiny one stops each model in its
+    # first epoch: partial, measured, nothing checkpointed.
+    assert cli.main(["gan", "compare", "--models", "dcgan", "vanilla", "--time-budget",
+                     "0.001", "--cpu-budget", "--out", str(out), "--batch-size", "16",
+                     "--n-train", "200", "--metric-samples", "100", "--quiet"]) == 0
+    report = json.loads((out / "compare.json").read_text())
+    assert report["budget_clock"] == "cpu" and report["time_budget_s"] == 0.001
+    assert [r["model"] for r in report["runs"]] == ["dcgan", "vanilla"]
+    for r in report["runs"]:
+        assert r["iterations"] == 1 and np.isfinite(r["fd"]) and r["best_fd"] <= r["fd"]
+        assert json.loads((out / r["model"] / "run.json").read_text())["model"] == r["model"]
+    assert Image.open(out / "fd.png").size[0] > 100
+    assert np.asarray(Image.open(out / "samples.png")).std() > 0
+    printed = capsys.readouterr().out
+    assert "dcgan" in printed and "vanilla" in printed and "best FD" in printed
+    with pytest.raises(SystemExit, match="twice"):
+        cli.main(["gan", "compare", "--models", "dcgan", "dcgan", "--out", str(out)])
+    with pytest.raises(SystemExit, match="positive --time-budget"):
+        cli.main(["gan", "compare", "--time-budget", "0", "--out", str(out)])
+
+
 def test_demo_section_quick(tmp_path, monkeypatch):
     """demo_section with quick=True, shrunk further (the full quick run, about a minute,
     is exercised by tests/test_demo_run.py): files, finite metrics, same seed same numbers."""

@@ -1,7 +1,6 @@
 """tfcs231n.data.imagenet: the course's npz format, read without trusting its pickle."""
 
 import os
-import pickle
 
 import numpy as np
 import pytest

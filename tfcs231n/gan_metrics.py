@@ -283,27 +283,32 @@ class GANMetrics:
         return self.measure(images)
 
 
-def plot_metric_curves(runs, path, key="fd", floor=None):
-    """One line per run of a per-epoch metric against training steps; returns `path`.
+def plot_metric_curves(runs, path, key="fd", floor=None, x="steps"):
+    """One line per run of a per-epoch metric; returns `path`.
 
     Args:
         runs: {label: history["epochs"]} as `train_gan` records them.
         key: "fd" (log scale) or "is".
         floor: a horizontal reference line, e.g. `GANMetrics.real_fd`.
+        x: "steps" (training iterations), "seconds" (wall) or "cpu_seconds".
     """
     from matplotlib.figure import Figure
 
+    x_names = {"steps": "training iterations", "seconds": "training time (wall seconds)",
+               "cpu_seconds": "training time (process CPU seconds)"}
+    if x not in x_names:
+        raise ValueError(f"x must be one of {sorted(x_names)}, got {x!r}")
     # A bare Figure, not pyplot: switching pyplot's backend would stop a notebook's
     # inline plots from showing.
     fig = Figure(figsize=(6, 3.5))
     ax = fig.subplots()
     for label, epochs in runs.items():
-        ax.plot([e["steps"] for e in epochs], [e[key] for e in epochs], "o-", label=label)
+        ax.plot([e[x] for e in epochs], [e[key] for e in epochs], "o-", label=label)
     if floor is not None:
         ax.axhline(floor, color="gray", ls="--", lw=1, label="real vs real")
     name = {"fd": "Fréchet distance (lower is better)",
             "is": "inception-style score (higher is better)"}.get(key, key)
-    ax.set(xlabel="training iterations", ylabel=name, yscale="log" if key == "fd" else "linear")
+    ax.set(xlabel=x_names[x], ylabel=name, yscale="log" if key == "fd" else "linear")
     ax.legend()
     ax.grid(alpha=0.3)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -60,7 +60,7 @@ def _metrics(metrics):
 
 
 def _section(section, error, seconds):
-    status = (f'<span class="failed">failed</span>' if error else '<span class="ok">ok</span>')
+    status = ('<span class="failed">failed</span>' if error else '<span class="ok">ok</span>')
     parts = [f'<h2 id="{_e(section.name)}">{_e(section.title)}</h2>',
              f"<p>{status} &middot; {seconds:.1f} s</p>"]
     if section.text:

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from tfcs231n.data.download import DownloadError, data_dir, download, extract_zip, sha256sum
 from tfcs231n.parity import conv_keras_to_torch, conv_torch_to_keras
-from tfcs231n.squeezenet import FIRE_PLANES, NUM_CLASSES, Fire, SqueezeNet
+from tfcs231n.squeezenet import FIRE_PLANES, NUM_CLASSES, SqueezeNet
 
 # Every reader returns a "state": torchvision key -> NumPy array in torch layout. One
 # function (`_assign`) then checks it against the model and copies it in.

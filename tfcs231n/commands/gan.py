@@ -1,10 +1,13 @@
-"""`tfcs231n gan train|sample` and the GAN section of `tfcs231n demo`.
+"""`tfcs231n gan train|compare|sample` and the GAN section of `tfcs231n demo`.
 
 `gan train` writes into its run directory (``--out``, default ``gan-MODEL``): ``run.json``
 (model and sizes, read back by `gan sample` and `--resume`), a sample grid per epoch
 (``samples-epoch-NNN.png``), ``checkpoints/`` (atomic, one per epoch), ``history.json``
 (losses and per-epoch Fréchet distance / inception score) and, with ``--export DIR``, the
-generator as a SavedModel.
+generator as a SavedModel. `gan compare` trains several models one after another under the
+same time budget, each into ``OUT/MODEL`` as `gan train` would, and adds ``compare.json``,
+``fd.png`` (Fréchet distance against training time) and ``samples.png`` (the final grids
+side by side).
 """
 
 import json
@@ -22,26 +25,23 @@ def add_parsers(sub):
     t.add_argument("--model", choices=MODELS, default="dcgan")
     t.add_argument("--epochs", type=int, default=10, help="epochs in total (a resumed run "
                    "counts the earlier ones)")
-    t.add_argument("--data", default="synthetic", help="'synthetic' (offline digits, default), "
-                   "'mnist' (downloaded if missing) or a directory with MNIST's files")
-    t.add_argument("--n-train", type=int, default=60000, metavar="N",
-                   help="training images to use (synthetic: how many to render)")
     t.add_argument("--out", help="run directory (default: gan-MODEL)")
     t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--steps-per-epoch", type=int, metavar="K", help="cap iterations per epoch")
-    t.add_argument("--time-budget", type=float, metavar="SECONDS",
-                   help="stop after this much training time (the partial epoch is not saved)")
-    t.add_argument("--cpu-budget", action="store_true",
-                   help="count --time-budget in process CPU seconds instead of wall seconds")
     t.add_argument("--no-metrics", action="store_true",
                    help="skip the Fréchet distance / inception score (and their classifier)")
-    t.add_argument("--metric-samples", type=int, default=2000, metavar="N")
     t.add_argument("--log-dir", help="TensorBoard scalars here")
     t.add_argument("--export", metavar="DIR", help="export the generator as a SavedModel")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    _training_options(t)
     t.set_defaults(run=train)
+
+    c = actions.add_parser("compare", help="train several GANs under one time budget and "
+                           "compare their Fréchet distances")
+    c.add_argument("--models", nargs="+", choices=MODELS, default=["dcgan", "vanilla"])
+    c.add_argument("--epochs", type=int, default=100,
+                   help="epoch cap per model (the time budget usually stops it first)")
+    c.add_argument("--out", default="gan-compare", help="directory for the runs and the report")
+    _training_options(c)
+    c.set_defaults(run=compare, time_budget=600.0)
 
     s = actions.add_parser("sample", help="a grid of samples from a run's newest checkpoint")
     s.add_argument("--checkpoint", required=True, metavar="RUN_DIR",
@@ -51,6 +51,67 @@ def add_parsers(sub):
     s.add_argument("--seed", type=int, default=0, help="noise seed")
     s.add_argument("--export", metavar="DIR", help="also export the generator as a SavedModel")
     s.set_defaults(run=sample)
+
+
+def _training_options(p):
+    p.add_argument("--data", default="synthetic", help="'synthetic' (offline digits, default), "
+                   "'mnist' (downloaded if missing) or a directory with MNIST's files")
+    p.add_argument("--n-train", type=int, default=60000, metavar="N",
+                   help="training images to use (synthetic: how many to render)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--steps-per-epoch", type=int, metavar="K", help="cap iterations per epoch")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="stop after this much training time (the partial epoch is not "
+                   "saved); compare: 600 unless given")
+    p.add_argument("--cpu-budget", action="store_true",
+                   help="count --time-budget in process CPU seconds instead of wall seconds")
+    p.add_argument("--metric-samples", type=int, default=2000, metavar="N")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _classifier_config(data):
+    """The metric classifier's config for a `--data` source (tests shrink it)."""
+    from tfcs231n import gan_metrics as gm
+
+    return gm.ClassifierConfig(source=data)
+
+
+def _config_and_data(args, model):
+    from tfcs231n import gan_training as gt
+    from tfcs231n.data.mnist import load_digits
+
+    try:
+        config = gt.GANConfig(model=model, batch_size=args.batch_size,
+                              num_epochs=args.epochs, seed=args.seed,
+                              steps_per_epoch=args.steps_per_epoch,
+                              time_budget_s=args.time_budget,
+                              budget_clock="cpu" if args.cpu_budget else "wall")
+        data = load_digits(args.data, seed=args.seed, n_train=args.n_train)[0][0]
+    except (ValueError, FileNotFoundError, OSError) as e:
+        raise SystemExit(f"gan: {e}") from e
+    return config, data
+
+
+def _metrics(args):
+    from tfcs231n import gan_metrics as gm
+
+    return gm.GANMetrics(_classifier_config(args.data), n_samples=args.metric_samples,
+                         seed=args.seed, verbose=not args.quiet)
+
+
+def _write_run(out, model, args):
+    os.makedirs(out, exist_ok=True)
+    run = {"model": model, "noise_dim": 96, "data": args.data, "seed": args.seed,
+           "batch_size": args.batch_size}
+    with open(os.path.join(out, "run.json"), "w", encoding="utf-8") as f:
+        json.dump(run, f, indent=1)
+
+
+def _write_history(out, history, metrics):
+    with open(os.path.join(out, "history.json"), "w", encoding="utf-8") as f:
+        json.dump({**history, "real_fd": metrics.real_fd if metrics else None,
+                   "real_is": metrics.real_is if metrics else None}, f)
 
 
 def _read_run(run_dir):
@@ -63,41 +124,20 @@ def _read_run(run_dir):
 
 def train(args):
     from tfcs231n import gan_training as gt
-    from tfcs231n.data.mnist import load_digits
 
     out = args.out or f"gan-{args.model}"
-    run = {"model": args.model, "noise_dim": 96, "data": args.data, "seed": args.seed,
-           "batch_size": args.batch_size}
     if args.resume and os.path.isfile(os.path.join(out, "run.json")):
         before = _read_run(out)
         if before["model"] != args.model:
             raise SystemExit(f"gan: {out} holds a {before['model']} run, not {args.model}")
-    try:
-        config = gt.GANConfig(model=args.model, batch_size=args.batch_size,
-                              num_epochs=args.epochs, seed=args.seed,
-                              steps_per_epoch=args.steps_per_epoch,
-                              time_budget_s=args.time_budget,
-                              budget_clock="cpu" if args.cpu_budget else "wall")
-        data = load_digits(args.data, seed=args.seed, n_train=args.n_train)[0][0]
-    except (ValueError, FileNotFoundError, OSError) as e:
-        raise SystemExit(f"gan: {e}") from e
-    metrics = None
-    if not args.no_metrics:
-        from tfcs231n import gan_metrics as gm
-
-        metrics = gm.GANMetrics(gm.ClassifierConfig(source=args.data),
-                                n_samples=args.metric_samples, seed=args.seed,
-                                verbose=not args.quiet)
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "run.json"), "w", encoding="utf-8") as f:
-        json.dump(run, f, indent=1)
+    config, data = _config_and_data(args, args.model)
+    metrics = None if args.no_metrics else _metrics(args)
+    _write_run(out, args.model, args)
     gan, result = gt.train(config, data, out_dir=out, resume=args.resume,
                            log_dir=args.log_dir, metrics_fn=metrics,
                            verbose=0 if args.quiet else 1)
     history = result["history"]
-    with open(os.path.join(out, "history.json"), "w", encoding="utf-8") as f:
-        json.dump({**history, "real_fd": metrics.real_fd if metrics else None,
-                   "real_is": metrics.real_is if metrics else None}, f)
+    _write_history(out, history, metrics)
     if args.export:
         gt.export_generator(gan.generator, args.export)
         print(f"exported the generator to {args.export}")
@@ -109,6 +149,66 @@ def train(args):
     print(f"{state}: {result['epochs_done']} epochs in {out}"
           + (f"; last epoch {numbers}" if numbers else ""))
     return 0
+
+
+def compare(args):
+    """Trains each of `args.models` from scratch under the same budget, one after another
+    (so they never share the CPU), and reports where each one's Fréchet distance ended."""
+    from tfcs231n import gan_metrics as gm
+    from tfcs231n import gan_training as gt
+    from tfcs231n.plotting import image_rows
+
+    if len(set(args.models)) != len(args.models):
+        raise SystemExit(f"gan: --models lists a model twice: {' '.join(args.models)}")
+    if args.time_budget is None or args.time_budget <= 0:
+        raise SystemExit("gan: compare needs a positive --time-budget")
+    metrics = _metrics(args)
+    clock = "process CPU" if args.cpu_budget else "wall"
+    rows, runs, grids = [], {}, []
+    for model in args.models:
+        config, data = _config_and_data(args, model)
+        out = os.path.join(args.out, model)
+        _write_run(out, model, args)
+        if not args.quiet:
+            print(f"{model}: training for {args.time_budget:g} {clock} seconds")
+        _, result = gt.train(config, data, out_dir=out, metrics_fn=metrics,
+                             verbose=0 if args.quiet else 1)
+        epochs = result["history"]["epochs"]
+        _write_history(out, result["history"], metrics)
+        runs[model] = epochs
+        grids.append(result["grids"][-1])
+        best = min(epochs, key=lambda e: e["fd"])
+        rows.append({"model": model, "iterations": epochs[-1]["steps"],
+                     "seconds": epochs[-1]["seconds"],
+                     "cpu_seconds": epochs[-1]["cpu_seconds"], "fd": epochs[-1]["fd"],
+                     "is": epochs[-1]["is"], "best_fd": best["fd"],
+                     "best_fd_epoch": best["epoch"]})
+    key = "cpu_seconds" if args.cpu_budget else "seconds"
+    gm.plot_metric_curves(runs, os.path.join(args.out, "fd.png"), "fd",
+                          floor=metrics.real_fd, x=key)
+    image_rows([[(_read_png(path), f"{model}: FD {row['fd']:.3g}", None)
+                 for path, model, row in zip(grids, args.models, rows)]],
+               os.path.join(args.out, "samples.png"), size=5)
+    report = {"time_budget_s": args.time_budget, "budget_clock": "cpu" if args.cpu_budget
+              else "wall", "real_fd": metrics.real_fd, "runs": rows}
+    with open(os.path.join(args.out, "compare.json"), "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=1)
+    print(f"{'model':8} {'iterations':>10} {'wall s':>7} {'CPU s':>7} {'FD':>8} "
+          f"{'best FD':>8} {'IS':>5}")
+    for r in rows:
+        print(f"{r['model']:8} {r['iterations']:10d} {r['seconds']:7.0f} "
+              f"{r['cpu_seconds']:7.0f} {r['fd']:8.3g} {r['best_fd']:8.3g} {r['is']:5.2f}")
+    print(f"(Fréchet distance between two real sets of {args.metric_samples}: "
+          f"{metrics.real_fd:.3g}); {args.out}/fd.png, {args.out}/samples.png")
+    return 0
+
+
+def _read_png(path):
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def sample(args):
