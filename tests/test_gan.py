@@ -38,10 +38,17 @@ def test_generators_output_in_tanh_range():
         assert np.all(np.abs(x) <= 1.0)
 
 
-def test_leaky_relu_closed_form():
-    x = tf.constant([-2.0, -0.5, 0.0, 3.0], tf.float64)
-    np.testing.assert_allclose(gan.leaky_relu(x).numpy(), [-0.02, -0.005, 0.0, 3.0], rtol=0)
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_leaky_relu_closed_form(dtype):
+    x = tf.constant([-2.0, -0.5, 0.0, 3.0], dtype)
+    want = np.array([-0.02, -0.005, 0.0, 3.0], dtype.as_numpy_dtype)  # 0.01 in x's dtype
+    np.testing.assert_array_equal(gan.leaky_relu(x).numpy(), want)
     np.testing.assert_allclose(gan.leaky_relu(x, 0.2).numpy(), [-0.4, -0.1, 0.0, 3.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = gan.leaky_relu(x, 0.2)
+    # Slope alpha left of 0 and at 0 itself (PyTorch's convention), 1 right of it.
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), [0.2, 0.2, 0.2, 1.0])
 
 
 def test_losses_closed_forms():
