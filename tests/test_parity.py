@@ -46,6 +46,43 @@ def test_small_error_at_one_element_fails_and_is_located():
                           wrt=["x"], dtype="float32").ok
 
 
+def _kinked_ref(wrong_in_float32):
+    """relu's reference; its float32 gradient can be made to take the wrong branch at one
+    element, as rounding near a kink does to a real network's reference."""
+    def ref(inputs, douts):
+        x = inputs["x"]
+        grad = (x > 0) * douts[0]
+        if wrong_in_float32 and x.dtype == np.float32:
+            grad = grad.copy()
+            grad[1, 2] = douts[0][1, 2] - grad[1, 2]  # the other branch
+        return np.maximum(x, 0), {"x": grad}
+    return ref
+
+
+def test_float32_failure_is_arbitrated_by_the_float64_reference():
+    specs = {"x": normal((3, 4))}
+    # The float32 reference is wrong at one element: TF agrees with the float64 reference,
+    # so the row passes against it and says why.
+    report = parity.compare("relu", lambda x: tf.nn.relu(x), _kinked_ref(True), specs, wrt=["x"],
+                            dtype="float32")
+    assert report.ok, str(report)
+    assert "vs float64 ref" in report.rows[1].note and "1 elements" in report.rows[1].note
+    assert "ok vs float64 ref" in str(report)
+    # TF wrong too (a different wrong element): the float64 reference condemns it.
+    def tf_wrong(x):
+        return tf.nn.relu(x) + tf.scatter_nd([[0, 0]], tf.constant([0.5], x.dtype), x.shape)
+    report = parity.compare("relu", tf_wrong, _kinked_ref(True), specs, wrt=["x"],
+                            dtype="float32")
+    assert not report.ok and report.rows[0].note == ""
+    # TF wrong, reference right: no arbitration can save it.
+    report = parity.compare("relu", tf_wrong, _kinked_ref(False), specs, wrt=["x"],
+                            dtype="float32")
+    assert not report.ok
+    # float64 is never arbitrated: it is the arbiter.
+    report = parity.compare("relu", tf_wrong, _kinked_ref(False), specs, wrt=["x"])
+    assert not report.ok
+
+
 def test_shape_and_nan_position_mismatches_fail_before_values():
     shape = parity.compare_arrays("t", np.zeros((2, 3)), np.zeros((3, 2)), parity.TOLERANCES["float64"])
     assert not shape.ok and "shape (2, 3) != (3, 2)" in shape.problem
