@@ -337,7 +337,7 @@ def _arbitrate(rows, actuals, refs, ref_fn, inputs, douts, wrt, tolerance):
     The float64 run sees exactly the float32 values (widening is exact), so it is the
     float32 problem solved without rounding. A row passes only if TF's result is within
     `tolerance` of it AND the reference's own low-precision result is not: the disagreement
-    was the reference's rounding (typically a kink taken on the other side), not TF's.
+    was the reference's rounding (e.g. a ReLU input rounded across zero), not TF's.
     """
     out64, grads64 = ref_fn(cast_floats(inputs, "float64"),
                             [np.asarray(d, np.float64) for d in douts])
