@@ -27,6 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n import plotting
+
 NUM_CLASSES = 10
 
 
@@ -292,16 +294,11 @@ def plot_metric_curves(runs, path, key="fd", floor=None, x="steps"):
         floor: a horizontal reference line, e.g. `GANMetrics.real_fd`.
         x: "steps" (training iterations), "seconds" (wall) or "cpu_seconds".
     """
-    from matplotlib.figure import Figure
-
     x_names = {"steps": "training iterations", "seconds": "training time (wall seconds)",
                "cpu_seconds": "training time (process CPU seconds)"}
     if x not in x_names:
         raise ValueError(f"x must be one of {sorted(x_names)}, got {x!r}")
-    # A bare Figure, not pyplot: switching pyplot's backend would stop a notebook's
-    # inline plots from showing.
-    fig = Figure(figsize=(6, 3.5))
-    ax = fig.subplots()
+    fig, ax = plotting.subplots(figsize=(6, 3.5))  # pyplot-free, safe under a notebook
     for label, epochs in runs.items():
         ax.plot([e[x] for e in epochs], [e[key] for e in epochs], "o-", label=label)
     if floor is not None:
@@ -311,8 +308,4 @@ def plot_metric_curves(runs, path, key="fd", floor=None, x="steps"):
     ax.set(xlabel=x_names[x], ylabel=name, yscale="log" if key == "fd" else "linear")
     ax.legend()
     ax.grid(alpha=0.3)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    os.replace(tmp, path)  # a reader never sees half a PNG
-    return path
+    return plotting._save(fig, path)  # atomic: a reader never sees half a PNG

@@ -314,13 +314,12 @@ def compare(name, tf_fn, ref_fn, specs, *, wrt=(), dtype="float64", seed=0,
     ref_outputs = _flatten(ref_outputs)
 
     names = list(output_names or [f"out{i}" if i else "out" for i in range(len(outputs))])
+    actuals = [o.numpy() for o in outputs]
     rows = [
-        compare_arrays(n, o.numpy(), r, tolerance)
-        for n, o, r in zip(names, outputs, ref_outputs)
+        compare_arrays(n, a, r, tolerance) for n, a, r in zip(names, actuals, ref_outputs)
     ]
     if len(ref_outputs) != len(outputs):
         rows.append(Row("outputs", (), problem=f"{len(outputs)} != {len(ref_outputs)}"))
-    actuals = [o.numpy() for o in outputs]
     for k, g in zip(wrt, grads):
         actual = np.zeros(inputs[k].shape) if g is None else tf.convert_to_tensor(g).numpy()
         actuals.append(actual)

@@ -77,20 +77,25 @@ def _classifier_config(data):
     return gm.ClassifierConfig(source=data)
 
 
-def _config_and_data(args, model):
+def _config(args, model):
     from tfcs231n import gan_training as gt
+
+    try:
+        return gt.GANConfig(model=model, batch_size=args.batch_size, num_epochs=args.epochs,
+                            seed=args.seed, steps_per_epoch=args.steps_per_epoch,
+                            time_budget_s=args.time_budget,
+                            budget_clock="cpu" if args.cpu_budget else "wall")
+    except ValueError as e:
+        raise SystemExit(f"gan: {e}") from e
+
+
+def _data(args):
     from tfcs231n.data.mnist import load_digits
 
     try:
-        config = gt.GANConfig(model=model, batch_size=args.batch_size,
-                              num_epochs=args.epochs, seed=args.seed,
-                              steps_per_epoch=args.steps_per_epoch,
-                              time_budget_s=args.time_budget,
-                              budget_clock="cpu" if args.cpu_budget else "wall")
-        data = load_digits(args.data, seed=args.seed, n_train=args.n_train)[0][0]
+        return load_digits(args.data, seed=args.seed, n_train=args.n_train)[0][0]
     except (ValueError, FileNotFoundError, OSError) as e:
         raise SystemExit(f"gan: {e}") from e
-    return config, data
 
 
 def _metrics(args):
@@ -130,7 +135,7 @@ def train(args):
         before = _read_run(out)
         if before["model"] != args.model:
             raise SystemExit(f"gan: {out} holds a {before['model']} run, not {args.model}")
-    config, data = _config_and_data(args, args.model)
+    config, data = _config(args, args.model), _data(args)
     metrics = None if args.no_metrics else _metrics(args)
     _write_run(out, args.model, args)
     gan, result = gt.train(config, data, out_dir=out, resume=args.resume,
@@ -162,11 +167,11 @@ def compare(args):
         raise SystemExit(f"gan: --models lists a model twice: {' '.join(args.models)}")
     if args.time_budget is None or args.time_budget <= 0:
         raise SystemExit("gan: compare needs a positive --time-budget")
-    metrics = _metrics(args)
+    configs = [_config(args, model) for model in args.models]  # all checked before training
+    data, metrics = _data(args), _metrics(args)
     clock = "process CPU" if args.cpu_budget else "wall"
     rows, runs, grids = [], {}, []
-    for model in args.models:
-        config, data = _config_and_data(args, model)
+    for model, config in zip(args.models, configs):
         out = os.path.join(args.out, model)
         _write_run(out, model, args)
         if not args.quiet:
