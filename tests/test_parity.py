@@ -68,7 +68,14 @@ def test_float32_failure_is_arbitrated_by_the_float64_reference():
     assert report.ok, str(report)
     assert "vs float64 ref" in report.rows[1].note and "1 elements" in report.rows[1].note
     assert "ok vs float64 ref" in str(report)
-    # TF wrong too (a different wrong element): the float64 reference condemns it.
+    # TF's gradient wrong too, in the row where the reference is off: the float64
+    # reference condemns it.
+    def tf_wrong_grad(x):
+        return tf.nn.relu(x) + 0.3 * (x - tf.stop_gradient(x))  # same values, gradient +0.3
+    report = parity.compare("relu", tf_wrong_grad, _kinked_ref(True), specs, wrt=["x"],
+                            dtype="float32")
+    assert report.rows[0].ok and not report.rows[1].ok and report.rows[1].note == ""
+    # TF's output wrong: the reference's output is right, so nothing is arbitrated.
     def tf_wrong(x):
         return tf.nn.relu(x) + tf.scatter_nd([[0, 0]], tf.constant([0.5], x.dtype), x.shape)
     report = parity.compare("relu", tf_wrong, _kinked_ref(True), specs, wrt=["x"],
@@ -78,6 +85,19 @@ def test_float32_failure_is_arbitrated_by_the_float64_reference():
     report = parity.compare("relu", tf_wrong, _kinked_ref(False), specs, wrt=["x"],
                             dtype="float32")
     assert not report.ok
+    # Both within tolerance of the float64 answer but apart from each other: the float32
+    # reference is not shown wrong, so the direct comparison stands and fails.
+    x = {"x": np.array([[1.0, -0.5], [0.25, 2.0]])}  # float32 allows 1e-4*1 + 1e-5*2 at [0, 0]
+    def nudged_ref(inputs, douts):
+        out = np.maximum(inputs["x"], 0)
+        if out.dtype == np.float32:
+            out = out.copy()
+            out[0, 0] -= 8e-5
+        return out, {}
+    def tf_nudged(x):
+        return tf.nn.relu(x) + tf.scatter_nd([[0, 0]], tf.constant([8e-5], x.dtype), x.shape)
+    report = parity.compare("relu", tf_nudged, nudged_ref, x, dtype="float32")
+    assert not report.ok and report.rows[0].note == ""
     # float64 is never arbitrated: it is the arbiter.
     report = parity.compare("relu", tf_wrong, _kinked_ref(False), specs, wrt=["x"])
     assert not report.ok
