@@ -50,7 +50,7 @@ class History:
         ax.set(xlabel="epoch", title=title)
         ax.grid(alpha=0.3)
         ax.legend()
-        return plotting._save(fig, str(path))
+        return plotting.save_figure(fig, str(path))
 
 
 def array_batches(images, labels, batch_size=64, shuffle=False, seed=0):

@@ -308,4 +308,4 @@ def plot_metric_curves(runs, path, key="fd", floor=None, x="steps"):
     ax.set(xlabel=x_names[x], ylabel=name, yscale="log" if key == "fd" else "linear")
     ax.legend()
     ax.grid(alpha=0.3)
-    return plotting._save(fig, path)  # atomic: a reader never sees half a PNG
+    return plotting.save_figure(fig, path)

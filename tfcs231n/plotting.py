@@ -18,11 +18,12 @@ def subplots(nrows=1, ncols=1, figsize=None, **kwargs):
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def _save(fig, path):
+def save_figure(fig, path):
+    """Write `fig` as a PNG at `path` atomically (a reader never sees half a file): path."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.tmp.png"
     fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    os.replace(tmp, path)  # a reader never sees half a PNG
+    os.replace(tmp, path)  # atomic on POSIX and Windows
     return path
 
 
@@ -44,7 +45,7 @@ def plot_loss(history, path, title="training loss", smooth=None):
     ax.set(xlabel="iteration", ylabel="loss", title=title)
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def caption_grid(images, generated, truth, path, cols=4):
@@ -61,7 +62,7 @@ def caption_grid(images, generated, truth, path, cols=4):
         ax.set_title(textwrap.fill(gen, 30), fontsize=8, fontweight="bold")
         ax.text(0.5, -0.04, textwrap.fill(tru, 34), transform=ax.transAxes, ha="center",
                 va="top", fontsize=7, color="0.35")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def image_rows(rows, path, size=2.6):
@@ -78,4 +79,4 @@ def image_rows(rows, path, size=2.6):
         for c, (image, title, cmap) in enumerate(row):
             axes[r, c].imshow(image, cmap=cmap, interpolation="nearest")
             axes[r, c].set_title(title, fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -85,7 +85,7 @@ def plot_losses(history, path, title="style transfer"):
     ax.set(xlabel="iteration", ylabel="weighted loss", yscale="log", title=title)
     ax.legend()
     ax.grid(alpha=0.3)
-    return plotting._save(fig, path)
+    return plotting.save_figure(fig, path)
 
 
 def _save_png(pixels, path):
