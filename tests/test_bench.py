@@ -39,9 +39,53 @@ def test_failed_variants_are_reported_and_left_out_of_the_ratio():
     assert data["timings"][0]["median_ms"] is None
 
 
-def test_unknown_workload_is_rejected():
+def test_unknown_workload_and_bad_repeats_are_rejected():
     with pytest.raises(ValueError, match="unknown workload 'nope'"):
         bench.run(["nope"])
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1, got 0"):
+        bench.run(["squeezenet"], repeats=0)
+
+
+@pytest.mark.parametrize("quick, jobs", [
+    (False, [(["a"], [v], False) for v in bench.VARIANTS]
+     + [(["b"], [v], False) for v in bench.VARIANTS] + [([], [], True)]),
+    (True, [(["a", "b"], list(bench.TF_VARIANTS), True), (["a", "b"], ["pytorch"], False)]),
+])
+def test_workers_get_a_process_per_variant_or_per_framework(monkeypatch, quick, jobs):
+    monkeypatch.setitem(bench.WORKLOADS, "a", None)
+    monkeypatch.setitem(bench.WORKLOADS, "b", None)
+    calls = []
+
+    def fake_isolated(job):
+        assert (job["repeats"], job["eager_repeats"]) == (2, 1)
+        calls.append((job["names"], job["variants"], job["matmul"]))
+        if job["variants"] == ["tf-xla"]:
+            raise RuntimeError("worker crashed")
+        # Reversed, to check that the rows come back grouped by workload, in variant order.
+        rows = [vars(_timing(n, v, 1.0)) for v in reversed(job["variants"])
+                for n in job["names"]]
+        return {"timings": rows, "matmul": 100.0 if job["matmul"] else None}
+
+    monkeypatch.setattr(bench, "_isolated", fake_isolated)
+    timings, peak = bench.run(["a", "b"], repeats=2, eager_repeats=1, quick=quick)
+    assert calls == jobs and peak == 100.0
+    assert [(t.workload, t.variant) for t in timings] == [
+        (n, v) for n in "ab" for v in bench.VARIANTS]
+    crashed = [(t.workload, t.variant) for t in timings if t.error == "worker crashed"]
+    assert crashed == ([] if quick else [("a", "tf-xla"), ("b", "tf-xla")])
+
+
+def test_a_crashed_matmul_worker_leaves_the_timings(monkeypatch):
+    def fake_isolated(job):
+        if job["matmul"]:
+            raise RuntimeError("no matmul")
+        return {"timings": [vars(_timing("squeezenet", v, 1.0)) for v in job["variants"]],
+                "matmul": None}
+
+    monkeypatch.setattr(bench, "_isolated", fake_isolated)
+    timings, peak = bench.run(["squeezenet"], repeats=1)
+    assert peak != peak and len(timings) == len(bench.VARIANTS)
+    assert json.loads(json.dumps(bench.to_json(timings, peak)))["matmul_gflops"] is None
 
 
 def test_bench_json_can_be_read_by_a_script(tmp_path):
@@ -49,7 +93,7 @@ def test_bench_json_can_be_read_by_a_script(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     result = subprocess.run(
-        [sys.executable, "-m", "tfcs231n", "bench", "squeezenet", "--repeats", "2",
+        [sys.executable, "-m", "tfcs231n", "bench", "squeezenet", "--repeats", "2", "--quick",
          "--json", str(out)], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     data = json.loads(out.read_text())

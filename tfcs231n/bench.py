@@ -199,28 +199,35 @@ WORKLOADS["style"] = _lazy("tfcs231n.commands.style", "bench_workload")
 WORKLOADS["gan"] = _lazy("tfcs231n.gan_bench", "gan_workload")
 
 
-def _measure(name, variants, repeats, eager_repeats):
-    """Runs in a worker process: times some variants of one workload, one after another."""
-    flops, fns = WORKLOADS[name]()
+def _measure(names, variants, repeats, eager_repeats):
+    """Runs in a worker process: times some variants of some workloads, one after another."""
     out = []
-    for variant in variants:
+    for name in names:
         try:
-            n = eager_repeats if variant == "tf-eager" else repeats
-            out.append(_summarise(name, variant, time_fn(fns[variant], n), flops))
-        except Exception as e:  # one failing variant must not hide the others
-            out.append(Timing(name, variant, float("nan"), float("nan"), 0,
-                              error=f"{type(e).__name__}: {e}"[:300]))
+            flops, fns = WORKLOADS[name]()
+        except Exception as e:  # a workload that cannot be built must not hide the others
+            out.extend(Timing(name, v, float("nan"), float("nan"), 0,
+                              error=f"{type(e).__name__}: {e}"[:300]) for v in variants)
+            continue
+        for variant in variants:
+            try:
+                n = eager_repeats if variant == "tf-eager" else repeats
+                out.append(_summarise(name, variant, time_fn(fns[variant], n), flops))
+            except Exception as e:  # one failing variant must not hide the others
+                out.append(Timing(name, variant, float("nan"), float("nan"), 0,
+                                  error=f"{type(e).__name__}: {e}"[:300]))
     return out
 
 
-def _isolated(args):
-    """Runs ``python -m tfcs231n.bench ARGS`` and returns its last stdout line as JSON.
+def _isolated(job):
+    """Runs one job dict in ``python -m tfcs231n.bench JOB`` and returns the worker's answer.
 
-    Each measurement gets a fresh process: TF's and PyTorch's thread pools keep spinning
+    job: {"names": [...], "variants": [...], "repeats": n, "eager_repeats": n, "matmul":
+    bool}. Each job gets a fresh process: TF's and PyTorch's thread pools keep spinning
     after work, and on 2 cores a framework timed right after the other one ran up to 10x
     slower here.
     """
-    cmd = [sys.executable, "-m", "tfcs231n.bench", *map(str, args)]
+    cmd = [sys.executable, "-m", "tfcs231n.bench", json.dumps(job)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if result.returncode:
@@ -229,26 +236,47 @@ def _isolated(args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def run(names, repeats=20, eager_repeats=5, share_tf_process=False):
+def _work(job):
+    """The worker side of `_isolated`."""
+    timings = _measure(job["names"], job["variants"], job["repeats"], job["eager_repeats"])
+    return {"timings": [dataclasses.asdict(t) for t in timings],
+            "matmul": matmul_gflops() if job["matmul"] else None}
+
+
+def run(names, repeats=20, eager_repeats=5, quick=False):
     """Times every variant of the named workloads; returns (timings, matmul GFLOP/s).
 
-    share_tf_process: time the three TF variants in one process (PyTorch still in its
-        own), which saves two TF start-ups per workload; for quick runs such as the demo's.
+    By default every (workload, variant) gets a process of its own, and the matmul rate
+    one more. quick: one process times every workload's TF variants and the matmul rate,
+    another every PyTorch one, which saves most of the process start-ups (about 8 s each
+    here, TF and PyTorch imported); for rough numbers, as in the demo.
     """
-    groups = ([list(TF_VARIANTS), ["pytorch"]] if share_tf_process
-              else [[v] for v in VARIANTS])
-    timings = []
     for name in names:
         if name not in WORKLOADS:
             raise ValueError(f"unknown workload {name!r}; choose from {sorted(WORKLOADS)} or all")
-        for group in groups:
-            try:
-                rows = _isolated(["measure", name, repeats, eager_repeats, *group])
-                timings.extend(Timing(**row) for row in rows)
-            except RuntimeError as e:  # a crashed worker must not hide the other workloads
-                timings.extend(Timing(name, v, float("nan"), float("nan"), 0, error=str(e))
-                               for v in group)
-    return timings, _isolated(["matmul"])
+    for label, value in (("repeats", repeats), ("eager_repeats", eager_repeats)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
+    if quick:
+        jobs = [(names, list(TF_VARIANTS), True), (names, ["pytorch"], False)]
+    else:
+        jobs = [([name], [variant], False) for name in names for variant in VARIANTS]
+        jobs.append(([], [], True))
+    timings, peak = [], float("nan")
+    for job_names, variants, matmul in jobs:
+        try:
+            answer = _isolated({"names": job_names, "variants": variants, "repeats": repeats,
+                                "eager_repeats": eager_repeats, "matmul": matmul})
+        except RuntimeError as e:  # a crashed worker must not hide the other workloads
+            timings.extend(Timing(name, v, float("nan"), float("nan"), 0, error=str(e))
+                           for name in job_names for v in variants)
+            continue
+        timings.extend(Timing(**row) for row in answer["timings"])
+        if matmul:
+            peak = answer["matmul"]
+    order = {key: i for i, key in enumerate((n, v) for n in names for v in VARIANTS)}
+    timings.sort(key=lambda t: order[t.workload, t.variant])  # a workload's rows together
+    return timings, peak
 
 
 def ratios(timings):
@@ -287,14 +315,9 @@ def to_json(timings, peak):
     """A JSON-ready dict (NaN from failed variants becomes null)."""
     def clean(d):
         return {k: None if isinstance(v, float) and v != v else v for k, v in d.items()}
-    return {"matmul_gflops": peak, "timings": [clean(dataclasses.asdict(t)) for t in timings],
+    return {"matmul_gflops": None if peak != peak else peak, "timings": [clean(dataclasses.asdict(t)) for t in timings],
             "workloads": ratios(timings)}
 
 
-if __name__ == "__main__":  # the worker side of `_isolated`
-    if sys.argv[1] == "matmul":
-        print(json.dumps(matmul_gflops()))
-    else:
-        _, name, repeats, eager_repeats, *variants = sys.argv[1:]
-        timings = _measure(name, variants, int(repeats), int(eager_repeats))
-        print(json.dumps([dataclasses.asdict(t) for t in timings]))
+if __name__ == "__main__":
+    print(json.dumps(_work(json.loads(sys.argv[1]))))

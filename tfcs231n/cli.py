@@ -35,12 +35,18 @@ def _parity(args):
 
 def _bench(args):
     names = list(bench.WORKLOADS) if args.workload == "all" else [args.workload]
-    timings, peak = bench.run(names, repeats=args.repeats)
+    timings, peak = bench.run(names, repeats=args.repeats, quick=args.quick)
     print(bench.format_report(timings, peak))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(bench.to_json(timings, peak), f, indent=1)
     return 1 if any(t.error for t in timings) else 0
+
+
+def _at_least_one(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return int(text)
 
 
 def build_parser():
@@ -60,7 +66,10 @@ def build_parser():
 
     p = sub.add_parser("bench", help="time TF against the PyTorch reference, side by side")
     p.add_argument("workload", nargs="?", default="all", choices=[*bench.WORKLOADS, "all"])
-    p.add_argument("--repeats", type=int, default=20, help="timed runs per variant")
+    p.add_argument("--repeats", type=_at_least_one, default=20, help="timed runs per variant")
+    p.add_argument("--quick", action="store_true",
+                   help="rough numbers sooner: all TF variants in one process and PyTorch "
+                        "in another, instead of a fresh process per variant")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(run=_bench)
 

@@ -163,11 +163,11 @@ def bench_section(out_dir, quick=True, seed=0):
     from tfcs231n import bench
 
     timings, peak = bench.run(list(bench.WORKLOADS), repeats=3 if quick else 20,
-                              eager_repeats=1 if quick else 5, share_tf_process=quick)
+                              eager_repeats=1 if quick else 5, quick=quick)
     section = report.Section(
         "bench", "Speed: TensorFlow against the PyTorch reference",
         f"Median milliseconds per step after warm-up ({'3' if quick else '20'} timed runs; "
-        f"{'quick mode: rough numbers, TF variants share a process' if quick else 'each variant in a fresh process'}). Ratio = best "
+        f"{'quick mode: rough numbers, every TF variant timed in one process and PyTorch in another' if quick else 'each variant in a fresh process'}). Ratio = best "
         f"TF / PyTorch, below 1 means TF is faster. Machine float32 matmul: {peak:.0f} GFLOP/s.")
     section.table("timings", ["workload", "variant", "median ms", "IQR ms", "GFLOP/s",
                               "note"],
