@@ -51,6 +51,19 @@ def test_time_budget_stops_without_checkpointing_partial_epoch(tmp_path):
     assert not (tmp_path / "checkpoints").exists() or not os.listdir(tmp_path / "checkpoints")
 
 
+def test_recorded_seconds_leave_out_the_time_spent_measuring():
+    # A model measured after every short epoch must not look slower on a time axis than
+    # one measured rarely: metrics_fn's time is not training time.
+    def slow_metrics(generator):
+        time.sleep(0.5)
+        return {"fd": 1.0}
+
+    _, result = gt.train(_config(num_epochs=3), _data(), metrics_fn=slow_metrics, verbose=0)
+    epochs = result["history"]["epochs"]
+    assert [e["fd"] for e in epochs] == [1.0] * 3
+    assert epochs[-1]["seconds"] - epochs[0]["seconds"] < 0.5  # two sleeps would add 1.0
+
+
 _TRAIN_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     from tfcs231n import gan_training as gt
