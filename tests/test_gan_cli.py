@@ -85,7 +85,7 @@ def test_demo_section_quick(tmp_path, monkeypatch):
     is exercised by tests/test_demo_run.py): files, finite metrics, same seed same numbers."""
     tiny = dict(n_train=3500, n_test=500, classifier=dict(train_images=3000, epochs=2,
                                                           batch_size=64, feature_dim=16),
-                batch_size=32, epochs=2, steps=3, samples=300)
+                batch_size=32, epochs=dict(vanilla=3, lsgan=3, dcgan=2), steps=3, samples=300)
     monkeypatch.setitem(gan_command.DEMO, True, tiny)
     section = gan_command.demo_section(tmp_path / "a", quick=True, seed=0)
     assert section.name == "gan"
@@ -93,8 +93,11 @@ def test_demo_section_quick(tmp_path, monkeypatch):
     for figure in section.figures:
         assert Image.open(figure.path).size[0] > 50
     assert set(section.metrics) == {f"{m}_{k}" for m in ("vanilla", "lsgan", "dcgan")
-                                    for k in ("fd", "is")} | {"real_fd"}
+                                    for k in ("fd", "is", "iterations")} | {"real_fd"}
     assert all(np.isfinite(v) for v in section.metrics.values())
-    assert [row[0] for row in section.tables[0].rows] == ["vanilla", "lsgan", "dcgan"]
+    rows = section.tables[0].rows
+    # The iterations shown are the ones trained (a run once said 600 and trained 372).
+    assert [row[:2] for row in rows] == [["vanilla", 9], ["lsgan", 9], ["dcgan", 6]]
+    assert "vanilla and LSGAN for 9 iterations and DCGAN for 6" in section.text
     again = gan_command.demo_section(tmp_path / "b", quick=True, seed=0)
     assert again.metrics == section.metrics
