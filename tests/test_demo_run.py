@@ -8,6 +8,7 @@ whatever earlier tests trained is reused, as a user's second run would.
 """
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tfcs231n import demo
+from tfcs231n.commands import gan as gan_command
 from test_demo import chromium, console_errors, embedded_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,24 @@ def test_the_page_shows_every_section_and_its_pictures(demo_run):
     assert all(w > 50 and h > 50 for w, h in sizes)
     for key in ("python", "tensorflow", "keras", "torch", "numpy", "cpu"):
         assert summary["environment"][key]
+
+
+def test_headline_numbers_are_finite_and_say_the_sections_worked(demo_run):
+    # Loose floors only: each section's own tests hold the tight checks; these catch a
+    # section that "passes" with nothing learned (e.g. a style transfer that did not move).
+    out, _ = demo_run
+    metrics = {n: s["metrics"] for n, s in json.loads(
+        (out / "summary.json").read_text())["sections"].items()}
+    for name, values in metrics.items():
+        assert values, name
+        assert all(math.isfinite(v) for v in values.values()), (name, values)
+    assert metrics["style"]["style_loss_reduction_percent"] > 50
+    assert metrics["visualization"]["val_accuracy"] >= 0.95
+    assert metrics["captioning"]["greedy_bleu4"] > 0.3
+    quick = gan_command.DEMO[True]
+    for model, epochs in quick["epochs"].items():  # the iterations shown are those trained
+        assert metrics["gan"][f"{model}_iterations"] == epochs * quick["steps"]
+    assert metrics["gan"]["dcgan_fd"] < metrics["gan"]["vanilla_fd"]
 
 
 def test_parity_table_has_no_failing_row(demo_run):

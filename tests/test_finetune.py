@@ -1,7 +1,6 @@
-"""tfcs231n.finetune: parameter groups, feature extraction, train_ch13, the MNIST CNN, and
-the demo section."""
+"""tfcs231n.finetune: parameter groups, feature extraction, train_ch13 and the MNIST CNN.
 
-import math
+The demo section runs in tests/test_demo_run.py, inside the real `tfcs231n demo`."""
 
 import keras
 import numpy as np
@@ -121,13 +120,3 @@ def test_mnist_cnn_reaches_98_percent_in_three_minutes():
     _, history = ft.train_mnist_cnn(digits, epochs=1, verbose=False)
     assert time.perf_counter() - start <= 180
     assert history.test_acc[-1] >= 0.98
-
-
-def test_demo_section_quick(tmp_path):
-    from tfcs231n.commands.finetune import demo_section
-
-    section = demo_section(tmp_path, quick=True, seed=0)
-    assert section.figures and all((tmp_path / f.path).is_file() or
-                                   __import__("os").path.isfile(f.path) for f in section.figures)
-    assert section.metrics and all(math.isfinite(v) for v in section.metrics.values())
-    assert section.tables[0].rows
