@@ -13,6 +13,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tfcs231n", "tfcs231n.*", "torchref", "torchref.*"]),
+    # The offline classifier's trained weights (see tfcs231n/synthetic_classifier.py).
+    package_data={"tfcs231n": ["models/*.weights.h5", "models/*.json"]},
     install_requires=[
         "tensorflow>=2.16", "numpy", "h5py", "pillow", "matplotlib",
         # The offline style-transfer backbone: trained VGG-16 conv weights that ship inside

@@ -9,8 +9,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_data_dir(tmp_path_factory):
-    """One data directory for the whole session: the synthetic world and the trained
-    synthetic classifier are built once and shared by tests, notebooks and CLI runs.
+    """One data directory for the whole session: whatever is built or trained into it (the
+    synthetic world's files, models) is shared by tests, notebooks and CLI runs. It starts
+    empty, so the synthetic classifier comes from the copy shipped in the package.
 
     A TFCS231N_DATA set by the user is kept (its caches are reused).
     """

@@ -2,16 +2,24 @@
 
 Without ImageNet weights there is nothing trained to explain, so saliency maps and fooling
 images would only show noise. This trains SqueezeNet (from scratch, seeded) on the synthetic
-world's single-object images, one class per colour x shape (24 classes), caches the weights
-under the data directory and reuses them. `tfcs231n squeezenet train-synthetic` is the
-committed command that reproduces them.
+world's single-object images, one class per colour x shape (24 classes).
+
+The default configuration's weights ship inside the package (tfcs231n/models/, 2.9 MB), so
+nobody waits the ~3 CPU minutes of training, and every machine explains the same model.
+`tfcs231n squeezenet train-synthetic --retrain` is the committed command that made them:
+it trains into the data directory, whose copy then wins over the shipped one. To refresh
+the shipped files, copy that pair into tfcs231n/models/ and update `SHIPPED_SHA256`.
+Training is seeded, but oneDNN's float32 rounding differs between CPUs, so a retrain on
+another machine gives a classifier of the same accuracy, not the same bytes.
 """
 
 import dataclasses
 import hashlib
 import json
 import os
+import platform
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -57,11 +65,15 @@ def classification_data(config, split, epoch=0):
     Every (split, epoch) has its own seed stream, so training never sees a validation scene
     and each training epoch sees new ones.
     """
+    images, labels, masks = _scenes(config, split, epoch)
+    return preprocess_image(images), labels, masks
+
+
+def _scenes(config, split, epoch=0):
     n = config.images_per_epoch if split == "train" else config.n_val
     split_id = {"train": 0, "val": 1}[split]
     seed = int(np.random.SeedSequence([config.seed, split_id, epoch]).generate_state(1)[0])
-    images, labels, masks, _ = synthetic.make_classification_set(n, seed, config.image_size)
-    return preprocess_image(images), labels, masks
+    return synthetic.make_classification_set(n, seed, config.image_size)[:3]
 
 
 def _squeezenet(config):
@@ -137,27 +149,63 @@ def train(config=ClassifierConfig(), verbose=True):
             "train_seconds": round(time.time() - start, 1),
             "train_cpu_seconds": round(time.process_time() - cpu_start, 1),
             "loss_history": history,
-            "class_names": list(synthetic.CLASS_NAMES)}
+            "class_names": list(synthetic.CLASS_NAMES),
+            "world_sha256": world_fingerprint(config),
+            "trained_with": {"tensorflow": tf.__version__, "keras": keras.__version__,
+                             "machine": platform.machine(), "cpus": os.cpu_count(),
+                             "date": time.strftime("%Y-%m-%d")}}
     return model, info
 
 
+SHIPPED_DIR = Path(__file__).with_name("models")
+# config key -> SHA-256 of the shipped .weights.h5 (a damaged install fails loudly).
+SHIPPED_SHA256 = {
+    "3ae4221b57ad": "6c7f7ef1567db18a1308cad4bafc31bc8e49a08a1f17e1be9823b5c8e1a0c62c",  # ClassifierConfig(); 2026-12-02
+}
+
+
 def cache_paths(config):
+    """(weights, metadata) paths of `config`'s classifier in the user's data directory."""
     base = data_dir("models") / f"squeezenet-synthetic-{config.key()}"
     return base.with_suffix(".weights.h5"), base.with_suffix(".json")
 
 
+def shipped_paths(config):
+    """(weights, metadata) paths of `config`'s classifier inside the package."""
+    base = SHIPPED_DIR / f"squeezenet-synthetic-{config.key()}"
+    return base.with_suffix(".weights.h5"), base.with_suffix(".json")
+
+
+def world_fingerprint(config):
+    """SHA-256 of the validation split's pixels and labels under `config`.
+
+    Stored with trained weights: weights made on another version of the synthetic world
+    (a changed renderer, say) are then not used for this one, although the config is equal.
+    """
+    images, labels, _ = _scenes(config, "val")
+    digest = hashlib.sha256(np.ascontiguousarray(images).tobytes())
+    digest.update(np.ascontiguousarray(labels, np.int64).tobytes())
+    return digest.hexdigest()
+
+
 def synthetic_classifier(config=ClassifierConfig(), retrain=False, verbose=True):
-    """The trained synthetic classifier, from the cache or trained now (about 2-3 CPU min).
+    """The trained synthetic classifier: the user's cached copy, else the one shipped in the
+    package, else trained now (about 3 CPU minutes on 2 cores) and cached.
+
+    Args:
+        retrain: train anew and overwrite the cached copy.
 
     Returns:
-        (model, info) where info holds the config, validation accuracy and class names.
+        (model, info): info holds the config, validation accuracy, class names, training
+        time and machine, and ``source``: "cache", "shipped" or "trained".
     """
     weights, meta = cache_paths(config)
-    if not retrain and weights.is_file() and meta.is_file():
-        model = _squeezenet(config)
-        model.load_weights(weights)
-        with open(meta, encoding="utf-8") as f:
-            return model, json.load(f)
+    if not retrain:
+        for source, (w, m) in (("cache", (weights, meta)), ("shipped", shipped_paths(config))):
+            if w.is_file() and m.is_file():
+                loaded = _load(config, w, m, source, verbose)
+                if loaded is not None:
+                    return loaded
     model, info = train(config, verbose)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tmp = weights.with_name(f".tmp-{os.getpid()}.weights.h5")
@@ -166,4 +214,30 @@ def synthetic_classifier(config=ClassifierConfig(), retrain=False, verbose=True)
     tmp_meta = meta.with_name(f".tmp-{os.getpid()}.json")
     tmp_meta.write_text(json.dumps(info))
     os.replace(tmp_meta, meta)
-    return model, info
+    return model, {**info, "source": "trained"}
+
+
+def _load(config, weights, meta, source, verbose):
+    """(model, info) from a weights/metadata pair, or None when it is for another world."""
+    from tfcs231n.data.download import sha256sum
+
+    retrain = "`tfcs231n squeezenet train-synthetic --retrain`"
+    if source == "shipped":
+        expected = SHIPPED_SHA256.get(config.key())
+        if expected is None or sha256sum(weights) != expected:
+            raise RuntimeError(f"the shipped classifier {weights} is damaged (its SHA-256 is "
+                               f"not the one recorded); reinstall tfcs231n, or train your "
+                               f"own with {retrain}")
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+        model = _squeezenet(config)
+        model.load_weights(weights)
+    except (OSError, ValueError, KeyError) as e:
+        raise RuntimeError(f"cannot read the synthetic classifier {weights} ({e}); delete it "
+                           f"or train anew with {retrain}") from e
+    if info.get("world_sha256") != world_fingerprint(config):
+        if verbose:
+            print(f"{weights} was trained on another version of the synthetic world; "
+                  f"training anew")
+        return None
+    return model, {**info, "source": source}

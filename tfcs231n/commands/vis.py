@@ -41,8 +41,11 @@ def add_parsers(sub):
     p = sub.add_parser("squeezenet", help="SqueezeNet weights: train the offline classifier, "
                        "convert or download ImageNet weights")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    t = verbs.add_parser("train-synthetic", help="train (or show) the cached offline classifier")
-    t.add_argument("--retrain", action="store_true", help="ignore the cache")
+    t = verbs.add_parser("train-synthetic", help="show the offline classifier (cached or "
+                         "shipped), or train your own with --retrain")
+    t.add_argument("--retrain", action="store_true",
+                   help="train from scratch (about 3 CPU minutes) into the data directory; "
+                        "that copy is used from then on")
     t.set_defaults(run=train_synthetic)
     c = verbs.add_parser("convert", help="torchvision .pth or course .ckpt -> .weights.h5")
     c.add_argument("src")
@@ -192,11 +195,17 @@ def classviz(args):
 
 
 def train_synthetic(args):
-    from tfcs231n.synthetic_classifier import cache_paths, ClassifierConfig, synthetic_classifier
+    from tfcs231n.synthetic_classifier import (ClassifierConfig, cache_paths, shipped_paths,
+                                               synthetic_classifier)
 
     _, info = synthetic_classifier(retrain=args.retrain)
-    print(f"validation accuracy {info['val_accuracy']:.4f} after {info['train_seconds']} s "
-          f"of training; weights in {cache_paths(ClassifierConfig())[0]}")
+    config = ClassifierConfig(**info["config"])
+    where = (shipped_paths if info["source"] == "shipped" else cache_paths)(config)[0]
+    made = info.get("trained_with", {})
+    print(f"validation accuracy {info['val_accuracy']:.4f}; {info['source']} weights: {where}\n"
+          f"trained in {info['train_seconds']} s ({info['train_cpu_seconds']} CPU s) with "
+          f"TensorFlow {made.get('tensorflow', '?')} on {made.get('cpus', '?')} "
+          f"{made.get('machine', '?')} cores, {made.get('date', '?')}")
     return 0
 
 
