@@ -273,7 +273,8 @@ def demo_section(out_dir, quick=True, seed=0):
                                      seed=seed, **s["classifier"])
     metrics = gm.GANMetrics(classifier, n_samples=s["samples"], seed=seed)
     data = load_digits("synthetic", seed=seed, n_train=s["n_train"], n_test=s["n_test"])[0][0]
-    iterations = {model: epochs * s["steps"] for model, epochs in s["epochs"].items()}
+    per_epoch = min(s["steps"], len(data) // s["batch_size"])  # steps is only a cap
+    iterations = {model: epochs * per_epoch for model, epochs in s["epochs"].items()}
     same = len(set(iterations.values())) == 1
     section = Section(
         "gan", "Generative adversarial networks (offline digits)",
