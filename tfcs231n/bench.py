@@ -199,6 +199,10 @@ WORKLOADS["style"] = _lazy("tfcs231n.commands.style", "bench_workload")
 WORKLOADS["gan"] = _lazy("tfcs231n.gan_bench", "gan_workload")
 
 
+def _failed(workload, variant, error):
+    return Timing(workload, variant, float("nan"), float("nan"), 0, error=error[:300])
+
+
 def _measure(names, variants, repeats, eager_repeats):
     """Runs in a worker process: times some variants of some workloads, one after another."""
     out = []
@@ -206,16 +210,14 @@ def _measure(names, variants, repeats, eager_repeats):
         try:
             flops, fns = WORKLOADS[name]()
         except Exception as e:  # a workload that cannot be built must not hide the others
-            out.extend(Timing(name, v, float("nan"), float("nan"), 0,
-                              error=f"{type(e).__name__}: {e}"[:300]) for v in variants)
+            out.extend(_failed(name, v, f"{type(e).__name__}: {e}") for v in variants)
             continue
         for variant in variants:
             try:
                 n = eager_repeats if variant == "tf-eager" else repeats
                 out.append(_summarise(name, variant, time_fn(fns[variant], n), flops))
             except Exception as e:  # one failing variant must not hide the others
-                out.append(Timing(name, variant, float("nan"), float("nan"), 0,
-                                  error=f"{type(e).__name__}: {e}"[:300]))
+                out.append(_failed(name, variant, f"{type(e).__name__}: {e}"))
     return out
 
 
@@ -268,8 +270,7 @@ def run(names, repeats=20, eager_repeats=5, quick=False):
             answer = _isolated({"names": job_names, "variants": variants, "repeats": repeats,
                                 "eager_repeats": eager_repeats, "matmul": matmul})
         except RuntimeError as e:  # a crashed worker must not hide the other workloads
-            timings.extend(Timing(name, v, float("nan"), float("nan"), 0, error=str(e))
-                           for name in job_names for v in variants)
+            timings.extend(_failed(name, v, str(e)) for name in job_names for v in variants)
             continue
         timings.extend(Timing(**row) for row in answer["timings"])
         if matmul:
@@ -315,7 +316,8 @@ def to_json(timings, peak):
     """A JSON-ready dict (NaN from failed variants becomes null)."""
     def clean(d):
         return {k: None if isinstance(v, float) and v != v else v for k, v in d.items()}
-    return {"matmul_gflops": None if peak != peak else peak, "timings": [clean(dataclasses.asdict(t)) for t in timings],
+    return {"matmul_gflops": None if peak != peak else peak,
+            "timings": [clean(dataclasses.asdict(t)) for t in timings],
             "workloads": ratios(timings)}
 
 
