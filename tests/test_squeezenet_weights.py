@@ -134,6 +134,23 @@ def test_missing_file_and_bad_h5(tmp_path):
         sqw.convert_squeezenet(tmp_path / "x.pth", tmp_path / "x.h5")
 
 
+def test_a_pth_that_is_not_a_state_dict_is_a_value_error(tmp_path):
+    torch = pytest.importorskip("torch")
+    from torchref import squeezenet as ref
+
+    truncated = tmp_path / "truncated.pth"
+    torch.save(ref.SqueezeNet(10).state_dict(), truncated)
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"not a pickle")
+    whole_model = tmp_path / "model.pth"  # torch.save(model): weights_only refuses it
+    torch.save(ref.SqueezeNet(10), whole_model)
+    for path in (truncated, garbage, whole_model):
+        with pytest.raises(ValueError, match="not a readable PyTorch state dict") as info:
+            sq.SqueezeNet(10, weights=path)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
 # ----------------------------------------------------------------------------- course TF
 
 

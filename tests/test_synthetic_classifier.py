@@ -96,6 +96,29 @@ def test_cache_then_package_then_training(tmp_path, monkeypatch, capsys):
     assert "another version of the synthetic world" in capsys.readouterr().out
 
 
+def test_a_stale_cache_is_removed_once_and_the_package_copy_used(tmp_path, monkeypatch,
+                                                                 capsys):
+    # A cache from an older world (here: no fingerprint at all, as before fingerprints were
+    # stored) must not shadow a good shipped copy, nor be reported on every load.
+    monkeypatch.setenv("TFCS231N_DATA", str(tmp_path))
+    weights, meta = sc.cache_paths(sc.ClassifierConfig())
+    weights.parent.mkdir(parents=True)
+    shipped_w, shipped_m = sc.shipped_paths(sc.ClassifierConfig())
+    shutil.copy(shipped_w, weights)
+    info = json.loads(shipped_m.read_text())
+    del info["world_sha256"]
+    meta.write_text(json.dumps(info))
+
+    _, info = sc.synthetic_classifier(verbose=True)
+    out = capsys.readouterr().out
+    assert info["source"] == "shipped"
+    assert f"{weights} was made for another version of the synthetic world; removed it" in out
+    assert "training" not in out
+    assert not weights.exists() and not meta.exists()
+    _, info = sc.synthetic_classifier(verbose=True)
+    assert info["source"] == "shipped" and capsys.readouterr().out == ""
+
+
 @pytest.mark.benchmark
 def test_retraining_reproduces_the_shipped_classifier(tmp_path, monkeypatch):
     # The committed command's job, from scratch (about 3 CPU minutes on 2 cores). Another

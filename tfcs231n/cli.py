@@ -9,7 +9,7 @@ import os
 import sys
 
 from tfcs231n import bench, demo  # import TensorFlow only when a workload runs
-from tfcs231n.commands import caption, vis
+from tfcs231n.commands import at_least_one, caption, vis
 from tfcs231n.commands import style as style_command
 from tfcs231n.commands import gan as gan_command
 from tfcs231n.commands import finetune as finetune_command
@@ -43,12 +43,6 @@ def _bench(args):
     return 1 if any(t.error for t in timings) else 0
 
 
-def _at_least_one(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return int(text)
-
-
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tfcs231n",
@@ -66,7 +60,7 @@ def build_parser():
 
     p = sub.add_parser("bench", help="time TF against the PyTorch reference, side by side")
     p.add_argument("workload", nargs="?", default="all", choices=[*bench.WORKLOADS, "all"])
-    p.add_argument("--repeats", type=_at_least_one, default=20, help="timed runs per variant")
+    p.add_argument("--repeats", type=at_least_one, default=20, help="timed runs per variant")
     p.add_argument("--quick", action="store_true",
                    help="rough numbers sooner: all TF variants in one process and PyTorch "
                         "in another, instead of a fresh process per variant")

@@ -6,6 +6,7 @@ layer-name mapping is documented in `tfcs231n.squeezenet`.
 """
 
 import dataclasses
+import pickle
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -102,7 +103,13 @@ def _read_torch(path):
             f"reading {path} needs PyTorch (pip install torch); or run convert_squeezenet on a "
             "machine that has it and load the .weights.h5 it writes"
         ) from e
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as e:
+        # Corrupt, truncated, or a whole pickled model, which weights_only refuses to run.
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"{path} is not a readable PyTorch state dict ({reason}); save one "
+                         f"with torch.save(model.state_dict(), path)") from e
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise ValueError(f"{path} is not a PyTorch state dict of tensors")
     arrays = {}

@@ -235,8 +235,13 @@ def _load(config, weights, meta, source, verbose):
         raise RuntimeError(f"cannot read the synthetic classifier {weights} ({e}); delete it "
                            f"or train anew with {how}") from e
     if info.get("world_sha256") != world_fingerprint(config):
+        if source == "cache":
+            # A cache: training would overwrite it anyway, and left in place it would be
+            # reported again on every load while the shipped copy is used.
+            weights.unlink(missing_ok=True)
+            meta.unlink(missing_ok=True)
         if verbose:
-            print(f"{weights} was trained on another version of the synthetic world; "
-                  f"training anew")
+            print(f"{weights} was made for another version of the synthetic world; "
+                  + ("removed it" if source == "cache" else "training anew"))
         return None
     return model, {**info, "source": source}

@@ -7,6 +7,8 @@ torchvision .pth, the course's TF checkpoint, or a converted .weights.h5; 224 px
 
 import os
 
+from tfcs231n.commands import at_least_one
+
 METHODS = ("saliency", "smoothgrad", "integrated-gradients", "grad-cam")
 
 
@@ -25,14 +27,14 @@ def add_parsers(sub):
     p = sub.add_parser("fool", help="fooling images towards a target class, as PNGs")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--target", required=True, help="class id or name to fool the model into")
-    p.add_argument("--max-iters", type=int, default=100)
+    p.add_argument("--max-iters", type=at_least_one, default=100)
     p.add_argument("--weights", default="synthetic", **common)
     p.add_argument("-o", "--out", default="fooling", help="output directory")
     p.set_defaults(run=fool)
 
     p = sub.add_parser("classviz", help="class visualizations (gradient ascent) as PNGs")
     p.add_argument("classes", nargs="+", metavar="CLASS", help="class ids or names")
-    p.add_argument("--iterations", type=int, default=100)
+    p.add_argument("--iterations", type=at_least_one, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--weights", default="synthetic", **common)
     p.add_argument("-o", "--out", default="classviz", help="output directory")
@@ -63,7 +65,10 @@ class _Classifier:
         if weights == "synthetic":
             from tfcs231n.synthetic_classifier import CLASS_VISUALIZATION, synthetic_classifier
 
-            self.model, info = synthetic_classifier()
+            try:
+                self.model, info = synthetic_classifier()
+            except RuntimeError as e:  # a damaged shipped or cached copy: says what to do
+                raise SystemExit(str(e)) from e
             self.size = info["config"]["image_size"]
             self.names = info["class_names"]
             self.classviz_settings = CLASS_VISUALIZATION
@@ -72,7 +77,11 @@ class _Classifier:
 
             if not os.path.isfile(weights) and not os.path.isfile(f"{weights}.index"):
                 raise SystemExit(f"no weights file {weights}")
-            self.model, self.size, self.names = SqueezeNet(weights=weights), 224, None
+            try:
+                self.model = SqueezeNet(weights=weights)
+            except (ValueError, ImportError, OSError) as e:  # not weights, or not these
+                raise SystemExit(f"--weights: {e}") from e
+            self.size, self.names = 224, None
             self.classviz_settings = {}  # the course's defaults are for ImageNet SqueezeNet
 
     def class_id(self, text):
@@ -82,8 +91,9 @@ class _Classifier:
             if value >= limit:
                 raise SystemExit(f"class {value} out of range [0, {limit})")
             return value
-        if self.names and text in self.names:
-            return self.names.index(text)
+        name = text.replace("_", " ")  # as in the PNG names classviz writes
+        if self.names and name in self.names:
+            return self.names.index(name)
         hint = f"one of: {', '.join(self.names)}" if self.names else "a class id"
         raise SystemExit(f"unknown class {text!r}; use {hint}")
 
@@ -108,8 +118,16 @@ class _Classifier:
         return preprocess_image(np.stack(images))
 
 
-def _stem(path):
-    return os.path.splitext(os.path.basename(path))[0]
+def _out_paths(out_dir, paths):
+    """One PNG per input, named after it; inputs that share a name (a/x.jpg, b/x.png) get
+    -2, -3, ... rather than overwrite each other."""
+    seen, out = {}, []
+    for path in paths:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        seen[stem] = seen.get(stem, 0) + 1
+        out.append(os.path.join(out_dir, stem + (f"-{seen[stem]}" if seen[stem] > 1 else "")
+                                + ".png"))
+    return out
 
 
 def _heat(saliency_map):
@@ -138,10 +156,10 @@ def saliency(args):
     }
     results = {m: np.asarray(maps[m]()) for m in methods}
     os.makedirs(args.out, exist_ok=True)
-    for i, path in enumerate(args.images):
+    for i, png in enumerate(_out_paths(args.out, args.images)):
         row = [(deprocess_image(X[i]), f"{clf.name(y[i])} (score {scores[i, y[i]]:.2f})", None)]
         row += [(_heat(results[m][i]), m, "hot") for m in methods]
-        out = plotting.image_rows([row], os.path.join(args.out, f"{_stem(path)}.png"))
+        out = plotting.image_rows([row], png)
         print(f"wrote {out}")
     return 0
 
@@ -157,7 +175,7 @@ def fool(args):
     target = clf.class_id(args.target)
     os.makedirs(args.out, exist_ok=True)
     status = 0
-    for x, path in zip(X, args.images):
+    for x, path, png in zip(X, args.images, _out_paths(args.out, args.images)):
         try:
             fooled, steps = visualization.make_fooling_image(x[None], target, clf.model,
                                                              max_iters=args.max_iters)
@@ -171,7 +189,7 @@ def fool(args):
                (deprocess_image(fooled), f"predicted {clf.name(target)}", None),
                (deprocess_image(diff, rescale=True), f"difference, magnified ({steps} steps)",
                 None)]
-        out = plotting.image_rows([row], os.path.join(args.out, f"{_stem(path)}.png"))
+        out = plotting.image_rows([row], png)
         print(f"wrote {out}: fooled in {steps} steps, L-inf change {np.abs(diff).max():.3f}")
     return status
 
@@ -212,14 +230,20 @@ def train_synthetic(args):
 def convert(args):
     from tfcs231n.squeezenet_weights import convert_squeezenet
 
-    print(f"wrote {convert_squeezenet(args.src, args.dst)}")
+    try:
+        print(f"wrote {convert_squeezenet(args.src, args.dst)}")
+    except (ValueError, ImportError, OSError) as e:
+        raise SystemExit(f"convert: {e}") from e
     return 0
 
 
 def download(args):
     from tfcs231n.squeezenet_weights import download_squeezenet
 
-    print(f"weights in {download_squeezenet(args.kind)}")
+    try:
+        print(f"weights in {download_squeezenet(args.kind)}")
+    except (ValueError, OSError) as e:  # DownloadError is an OSError
+        raise SystemExit(f"download: {e}") from e
     return 0
 
 
