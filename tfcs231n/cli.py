@@ -84,6 +84,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (ValueError, OSError, ImportError) as e:
+        # What the library raises for bad input (arguments, missing or unreadable files, no
+        # network, an optional package absent), each with a message that says what to do:
+        # a person gets that message, not a traceback, unless they ask for one.
+        if os.environ.get("TFCS231N_TRACEBACK"):
+            raise
+        raise SystemExit(f"tfcs231n {args.command}: {e}\n(TFCS231N_TRACEBACK=1 shows where "
+                         f"it was raised)") from e
 
 
 if __name__ == "__main__":
