@@ -120,3 +120,26 @@ def test_mnist_cnn_reaches_98_percent_in_three_minutes():
     _, history = ft.train_mnist_cnn(digits, epochs=1, verbose=False)
     assert time.perf_counter() - start <= 180
     assert history.test_acc[-1] >= 0.98
+
+
+def test_pretraining_does_not_depend_on_what_ran_before(tmp_path, monkeypatch):
+    # The demo runs the augmentation experiment first; the backbone must come out the same.
+    config = ft.FineTuneConfig(image_size=32, width=4, pretrain_n=64, pretrain_epochs=1)
+    runs = []
+    for run in range(2):
+        monkeypatch.setenv("TFCS231N_DATA", str(tmp_path / str(run)))  # nothing cached
+        keras.utils.set_random_seed(100 + run)  # whatever ran before left other seeds
+        model, _ = ft.pretrained_backbone(config, verbose=False)
+        runs.append([w.numpy() for w in model.weights])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_damaged_cached_backbone_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFCS231N_DATA", str(tmp_path))
+    config = ft.FineTuneConfig(image_size=32, width=4, pretrain_n=64, pretrain_epochs=1)
+    ft.pretrained_backbone(config, verbose=False)
+    (weights,) = (tmp_path / "finetune").glob("pretrain-*.weights.h5")
+    weights.write_bytes(b"not an HDF5 file")
+    with pytest.raises(RuntimeError, match=f"cannot read the cached backbone .*{weights.name}"):
+        ft.pretrained_backbone(config, verbose=False)

@@ -348,11 +348,17 @@ def pretrained_backbone(config=FineTuneConfig(), verbose=True):
     key = f"s{c.image_size}-w{c.width}-n{c.pretrain_n}-e{c.pretrain_epochs}-seed{c.seed}"
     folder = data_dir("finetune")
     weights, meta = folder / f"pretrain-{key}.weights.h5", folder / f"pretrain-{key}.json"
+    # Seeded before the model is built: its initial weights come from Keras's global seed,
+    # so otherwise they (and the backbone) depended on whatever ran earlier in the process.
+    keras.utils.set_random_seed(c.seed)
     model = ResNet18(len(synthetic.CLASS_NAMES), c.width)
     if weights.is_file() and meta.is_file():
-        model.load_weights(weights)
-        return model, json.loads(meta.read_text())["test_acc"]
-    keras.utils.set_random_seed(c.seed)
+        try:
+            model.load_weights(weights)
+            return model, json.loads(meta.read_text())["test_acc"]
+        except (OSError, ValueError, KeyError) as e:
+            raise RuntimeError(f"cannot read the cached backbone {weights} ({e}); delete it "
+                               f"and {meta.name} to pretrain again") from e
     x, y, _, _ = synthetic.make_classification_set(c.pretrain_n, c.seed + 100, c.image_size)
     xt, yt, _, _ = synthetic.make_classification_set(480, c.seed + 101, c.image_size)
     history = train_ch13(model, array_batches(x, y, 64, shuffle=True, seed=c.seed),
@@ -363,7 +369,9 @@ def pretrained_backbone(config=FineTuneConfig(), verbose=True):
     tmp = folder / f".tmp{os.getpid()}.weights.h5"
     model.save_weights(tmp)
     os.replace(tmp, weights)
-    meta.write_text(json.dumps({"test_acc": history.test_acc[-1]}))
+    tmp_meta = folder / f".tmp{os.getpid()}.json"
+    tmp_meta.write_text(json.dumps({"test_acc": history.test_acc[-1]}))
+    os.replace(tmp_meta, meta)  # the pair is used only once both are whole
     return model, history.test_acc[-1]
 
 
