@@ -1,7 +1,8 @@
 """Acceptance for network visualization on the offline classifier (the synthetic world).
 
-The classifier is trained once per test session (about 2-3 CPU minutes) or taken from the
-cache in TFCS231N_DATA. Every number asserted here is printed, so `pytest -s` shows it.
+The classifier is the one shipped in the package (a user's cached retrain in TFCS231N_DATA
+wins over it; it is trained only when neither fits this world). Every number asserted here
+is printed, so `pytest -s` shows it.
 """
 
 import numpy as np
