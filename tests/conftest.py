@@ -1,4 +1,5 @@
 import os
+import socket
 
 import pytest
 
@@ -18,3 +19,12 @@ def shared_data_dir(tmp_path_factory):
     if "TFCS231N_DATA" not in os.environ:
         os.environ["TFCS231N_DATA"] = str(tmp_path_factory.mktemp("tfcs231n-data"))
     return os.environ["TFCS231N_DATA"]
+
+
+@pytest.fixture
+def closed_port():
+    """A localhost port that was free a moment ago and now is closed: "offline" for a
+    download, without depending on the machine's network."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

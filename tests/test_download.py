@@ -2,7 +2,6 @@ import hashlib
 import http.server
 import os
 import re
-import socket
 import threading
 import zipfile
 
@@ -127,11 +126,8 @@ def test_wrong_existing_file_is_replaced(server, tmp_path):
     assert path.read_bytes() == PAYLOAD
 
 
-def test_connection_refused_gives_one_line_error_with_url(tmp_path):
-    with socket.socket() as sock:  # a port that was free a moment ago and now is closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/file"
+def test_connection_refused_gives_one_line_error_with_url(tmp_path, closed_port):
+    url = f"http://127.0.0.1:{closed_port}/file"
     path = tmp_path / "payload.bin"
     with pytest.raises(DownloadError) as info:
         download(url, path, progress=False, timeout=5)

@@ -8,7 +8,6 @@ import dataclasses
 import functools
 import hashlib
 import http.server
-import socket
 import sys
 import threading
 import zipfile
@@ -241,16 +240,11 @@ def test_course_checkpoint_with_a_wrong_shape_names_the_layer(state, tmp_path):
 # ----------------------------------------------------------------------------- download
 
 
-def _closed_port():
-    with socket.socket() as sock:  # free a moment ago, closed now
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("kind", ["torchvision", "course-tf2"])
-def test_download_offline_raises_one_line_download_error(kind, tmp_path, monkeypatch):
+def test_download_offline_raises_one_line_download_error(kind, tmp_path, monkeypatch,
+                                                         closed_port):
     source = sqw.SQUEEZENET_WEIGHTS[kind]
-    url = f"http://127.0.0.1:{_closed_port()}/{source.filename}"
+    url = f"http://127.0.0.1:{closed_port}/{source.filename}"
     monkeypatch.setitem(sqw.SQUEEZENET_WEIGHTS, kind, dataclasses.replace(source, url=url))
     path = tmp_path / source.filename
     with pytest.raises(DownloadError) as info:

@@ -2,7 +2,6 @@
 person would: images in, PNGs out, and a message (no traceback) for bad input."""
 
 import dataclasses
-import socket
 
 import numpy as np
 import pytest
@@ -81,16 +80,10 @@ def test_converted_imagenet_weights_drive_the_same_commands(scenes, tmp_path, ca
     assert _pixels(out / "scene.png").std() > 10
 
 
-def _closed_port():
-    with socket.socket() as sock:  # free a moment ago, closed now
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_download_offline_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+def test_download_offline_is_a_message_not_a_traceback(tmp_path, monkeypatch, closed_port):
     monkeypatch.delenv("TFCS231N_TRACEBACK", raising=False)
     source = sqw.SQUEEZENET_WEIGHTS["torchvision"]
-    url = f"http://127.0.0.1:{_closed_port()}/{source.filename}"
+    url = f"http://127.0.0.1:{closed_port}/{source.filename}"
     monkeypatch.setitem(sqw.SQUEEZENET_WEIGHTS, "torchvision", dataclasses.replace(source, url=url))
     monkeypatch.setenv("TFCS231N_DATA", str(tmp_path))
     with pytest.raises(SystemExit) as info:
