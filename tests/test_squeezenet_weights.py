@@ -129,6 +129,10 @@ def test_missing_file_and_bad_h5(tmp_path):
     keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save_weights(bad)
     with pytest.raises(ValueError, match="not a SqueezeNet 1.1 .weights.h5"):
         sq.SqueezeNet(weights=bad)
+    garbage = tmp_path / "garbage.weights.h5"
+    garbage.write_bytes(b"not an HDF5 file")
+    with pytest.raises(ValueError, match=f"{garbage}.* not a SqueezeNet.*not an HDF5 file"):
+        sq.SqueezeNet(weights=garbage)
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
         sqw.convert_squeezenet(tmp_path / "x.pth", tmp_path / "x.h5")
 

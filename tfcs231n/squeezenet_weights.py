@@ -124,7 +124,12 @@ def _read_torch(path):
 def _read_keras_h5(path):
     """Loads a `.weights.h5` through Keras into a fresh model of the file's class count."""
     classes = NUM_CLASSES
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:  # h5py's message does not name the file
+        raise ValueError(f"{path} is not a SqueezeNet 1.1 .weights.h5: not an HDF5 file "
+                         f"({e})") from e
+    with f:
         # The only top-level 1x1 kernel reading 512 channels is the classifier's (Fire
         # kernels sit one level deeper, under their sublayer).
         for group in f.get("layers", {}).values():
