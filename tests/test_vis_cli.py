@@ -110,8 +110,9 @@ BAD_INPUT = {
     "class out of range": (["fool", "{img}", "--target", "24"], "class 24 out of range"),
     "missing weights": (["saliency", "{img}", "--weights", "{bad}/none.pth"], "no weights file"),
     "corrupt .weights.h5": (["saliency", "{img}", "--weights", "{bad}/broken.weights.h5"],
-                            "--weights: "),
-    "corrupt .pth": (["classviz", "1", "--weights", "{bad}/broken.pth"], "--weights: "),
+                            "tfcs231n saliency: {bad}/broken.weights.h5 is not"),
+    "corrupt .pth": (["classviz", "1", "--weights", "{bad}/broken.pth"],
+                     "tfcs231n classviz: {bad}/broken.pth is not a readable PyTorch"),
     "convert a non-checkpoint": (["squeezenet", "convert", "{bad}/broken.png",
                                   "{bad}/x.weights.h5"], "tfcs231n squeezenet: "),
     "convert to a bad name": (["squeezenet", "convert", "{bad}/broken.pth", "{bad}/x.h5"],
@@ -125,6 +126,7 @@ def test_bad_input_is_a_message_not_a_traceback(case, scenes, bad_files, monkeyp
     monkeypatch.delenv("TFCS231N_TRACEBACK", raising=False)
     argv, start = BAD_INPUT[case]
     argv = [a.format(img=scenes[0][0], bad=bad_files) for a in argv]
+    start = start.format(bad=bad_files)
     with pytest.raises(SystemExit) as info:
         cli.main(argv)
     message = str(info.value.code)
