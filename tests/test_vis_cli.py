@@ -43,6 +43,13 @@ def test_saliency_writes_one_png_per_image_and_never_overwrites(scenes, tmp_path
     assert capsys.readouterr().out.count("wrote ") == 2
 
 
+def test_output_names_never_collide():
+    from tfcs231n.commands.vis import _out_paths
+
+    names = _out_paths("o", ["a/x.png", "b/x.jpg", "x-2.png", "c/x.png"])
+    assert [n.split("/")[-1] for n in names] == ["x.png", "x-2.png", "x-2-2.png", "x-3.png"]
+
+
 def test_fool_reaches_the_target_named_as_the_png_names_it(scenes, tmp_path, capsys):
     paths, names = scenes
     target = next(n for n in synthetic.CLASS_NAMES if n not in names)

@@ -119,12 +119,15 @@ class _Classifier:
 def _out_paths(out_dir, paths):
     """One PNG per input, named after it; inputs that share a name (a/x.jpg, b/x.png) get
     -2, -3, ... rather than overwrite each other."""
-    seen, out = {}, []
+    used, out = set(), []
     for path in paths:
-        stem = os.path.splitext(os.path.basename(path))[0]
-        seen[stem] = seen.get(stem, 0) + 1
-        out.append(os.path.join(out_dir, stem + (f"-{seen[stem]}" if seen[stem] > 1 else "")
-                                + ".png"))
+        stem = name = os.path.splitext(os.path.basename(path))[0]
+        k = 1
+        while name in used:  # also when an input is itself called x-2
+            k += 1
+            name = f"{stem}-{k}"
+        used.add(name)
+        out.append(os.path.join(out_dir, f"{name}.png"))
     return out
 
 
