@@ -46,46 +46,133 @@ def test_unknown_workload_and_bad_repeats_are_rejected():
         bench.run(["squeezenet"], repeats=0)
 
 
-@pytest.mark.parametrize("quick, jobs", [
-    (False, [(["a"], [v], False) for v in bench.VARIANTS]
-     + [(["b"], [v], False) for v in bench.VARIANTS] + [([], [], True)]),
-    (True, [(["a", "b"], list(bench.TF_VARIANTS), True), (["a", "b"], ["pytorch"], False)]),
-])
-def test_workers_get_a_process_per_variant_or_per_framework(monkeypatch, quick, jobs):
-    monkeypatch.setitem(bench.WORKLOADS, "a", None)
-    monkeypatch.setitem(bench.WORKLOADS, "b", None)
-    calls = []
+class FakeWorker:
+    """Stands in for a worker process: answers as `_serve` would, and logs what it is asked."""
 
-    def fake_isolated(job):
-        assert (job["repeats"], job["eager_repeats"]) == (2, 1)
-        calls.append((job["names"], job["variants"], job["matmul"]))
-        if job["variants"] == ["tf-xla"]:
-            raise RuntimeError("worker crashed")
-        # Reversed, to check that the rows come back grouped by workload, in variant order.
-        rows = [vars(_timing(n, v, 1.0)) for v in reversed(job["variants"])
-                for n in job["names"]]
-        return {"timings": rows, "matmul": 100.0 if job["matmul"] else None}
+    log = []  # (names, variants, request) in the order asked, all workers together
+    dies_on = None  # a variant whose timing request kills the worker
+    fails_to_start = None  # a variant whose worker dies before it is ready
 
-    monkeypatch.setattr(bench, "_isolated", fake_isolated)
-    timings, peak = bench.run(["a", "b"], repeats=2, eager_repeats=1, quick=quick)
-    assert calls == jobs and peak == 100.0
+    def __init__(self, names, variants):
+        self.names, self.variants = names, variants
+        FakeWorker.log.append((names, variants, "spawn"))
+
+    def receive(self):
+        if self.fails_to_start in self.variants:
+            raise RuntimeError("worker exited with status 1: ImportError: no torch")
+        return {n: {"flops": 2e9, "errors": {}} for n in self.names}
+
+    def ask(self, request):
+        FakeWorker.log.append((self.names, self.variants, request))
+        if request["op"] == "matmul":
+            return {"matmul": 100.0}
+        if request["variant"] == self.dies_on:
+            raise RuntimeError("worker exited with status -9: killed")
+        return {"times": [0.002 if request["variant"] == "pytorch" else 0.001]
+                * request["calls"]}
+
+    def close(self):
+        FakeWorker.log.append((self.names, self.variants, "close"))
+
+
+@pytest.fixture
+def fake_workers(monkeypatch):
+    for name in "ab":
+        monkeypatch.setitem(bench.WORKLOADS, name, None)
+    monkeypatch.setattr(FakeWorker, "log", [])
+    monkeypatch.setattr(bench, "PAUSE_S", 0.0)
+    monkeypatch.setattr(bench._time_together, "__defaults__", (FakeWorker,))
+    return FakeWorker
+
+
+@pytest.mark.parametrize("quick, groups", [(False, [["a"], ["b"]]), (True, [["a", "b"]])])
+def test_tf_and_pytorch_workers_take_turns(fake_workers, quick, groups):
+    timings, peak = bench.run(["a", "b"], repeats=12, eager_repeats=2, quick=quick)
+    log = fake_workers.log
+    spawned = [(names, variants) for names, variants, what in log if what == "spawn"]
+    assert spawned == [(g, side) for g in groups for side in bench.SIDES.values()]
+    assert [r for *_, r in log if r not in ("spawn", "close") and r["op"] == "matmul"] == [
+        {"op": "matmul"}]  # once, of the first TF worker
+    assert peak == 100.0
+    for name in "ab":
+        turns = [r["variant"] for *_, r in log if isinstance(r, dict)
+                 and r.get("name") == name]
+        # PyTorch's turns are spread among TF's, so a slow patch of the machine hits both.
+        pytorch_at = [i for i, v in enumerate(turns) if v == "pytorch"]
+        assert len(pytorch_at) == bench.ROUNDS
+        assert all(b - a > 1 for a, b in zip(pytorch_at, pytorch_at[1:]))
+        assert turns[0] != turns[len(bench.VARIANTS)]  # the order rotates between rounds
+        calls = {v: sum(r["calls"] for *_, r in log if isinstance(r, dict)
+                        and r.get("name") == name and r.get("variant") == v)
+                 for v in bench.VARIANTS}
+        assert calls == {"tf-eager": 2, "tf-function": 12, "tf-xla": 12, "pytorch": 12}
     assert [(t.workload, t.variant) for t in timings] == [
         (n, v) for n in "ab" for v in bench.VARIANTS]
-    crashed = [(t.workload, t.variant) for t in timings if t.error == "worker crashed"]
-    assert crashed == ([] if quick else [("a", "tf-xla"), ("b", "tf-xla")])
+    by_variant = {(t.workload, t.variant): t for t in timings}
+    assert by_variant["a", "pytorch"].median_ms == pytest.approx(2.0)
+    assert by_variant["a", "tf-xla"].runs == 12
+    assert by_variant["a", "tf-xla"].gflops == pytest.approx(2e9 / 0.001 / 1e9)
+    assert sum(what == "close" for *_, what in log) == 2 * len(groups)
 
 
-def test_a_crashed_matmul_worker_leaves_the_timings(monkeypatch):
-    def fake_isolated(job):
-        if job["matmul"]:
-            raise RuntimeError("no matmul")
-        return {"timings": [vars(_timing("squeezenet", v, 1.0)) for v in job["variants"]],
-                "matmul": None}
-
-    monkeypatch.setattr(bench, "_isolated", fake_isolated)
-    timings, peak = bench.run(["squeezenet"], repeats=1)
-    assert peak != peak and len(timings) == len(bench.VARIANTS)
+def test_a_worker_that_dies_takes_only_its_own_variants_down(fake_workers, monkeypatch):
+    monkeypatch.setattr(FakeWorker, "dies_on", "tf-xla")
+    timings, peak = bench.run(["a"], repeats=4, eager_repeats=1)
+    errors = {t.variant: t.error for t in timings}
+    # tf-eager's one call came before the death; tf-function still lacked turns, and is
+    # reported failed, not timed on part of its calls.
+    assert errors == {"tf-eager": "", "tf-function": "worker exited with status -9: killed",
+                      "tf-xla": "worker exited with status -9: killed", "pytorch": ""}
+    assert next(t for t in timings if t.variant == "pytorch").runs == 4
+    assert peak != peak  # nobody left to measure the matmul rate
     assert json.loads(json.dumps(bench.to_json(timings, peak)))["matmul_gflops"] is None
+
+
+def test_a_worker_that_cannot_start_is_reported(fake_workers, monkeypatch):
+    monkeypatch.setattr(FakeWorker, "fails_to_start", "pytorch")
+    timings, peak = bench.run(["a"], repeats=3, eager_repeats=1)
+    assert {t.variant: t.error for t in timings}["pytorch"].endswith("ImportError: no torch")
+    assert [t.runs for t in timings if t.variant != "pytorch"] == [1, 3, 3]
+    assert peak == 100.0
+    assert "a" not in bench.ratios(timings)
+    assert not any(isinstance(r, dict) and r.get("variant") == "pytorch"
+                   for *_, r in FakeWorker.log)
+
+
+def test_worker_protocol(monkeypatch):
+    def broken():
+        raise RuntimeError("no such step")
+
+    calls = []
+    monkeypatch.setitem(bench.WORKLOADS, "w", lambda: (1e6, {"ok": lambda: calls.append(1),
+                                                             "broken": broken}))
+    monkeypatch.setitem(bench.WORKLOADS, "unbuildable", lambda: 1 / 0)
+    replies = []
+    requests = [json.dumps({"op": "time", "name": "w", "variant": "ok", "calls": 4}),
+                json.dumps({"op": "time", "name": "w", "variant": "broken", "calls": 1})]
+    bench._serve({"names": ["w", "unbuildable"], "variants": ["ok", "broken"]}, requests,
+                 replies.append)
+    assert replies[0] == {"w": {"flops": 1e6, "errors": {"broken": "RuntimeError: no such step"}},
+                          "unbuildable": {"error": "ZeroDivisionError: division by zero"}}
+    assert len(replies[1]["times"]) == 4 and all(t >= 0 for t in replies[1]["times"])
+    assert len(calls) == bench.WARMUP + 1 + 4  # warm-up, one before the turn, the timed calls
+    assert replies[2] == {"error": "KeyError: ('w', 'broken')"}
+
+
+def test_a_worker_process_that_exits_says_why(monkeypatch):
+    class Exiting(bench._Worker):
+        def _command(self, job):
+            return [sys.executable, "-c", "import sys; print('noise'); "
+                    "sys.exit('ImportError: no module named tensorflow')"]
+
+    worker = Exiting(["w"], ["tf-function"])
+    try:
+        with pytest.raises(RuntimeError, match="status 1: ImportError: no module named tensorf"):
+            worker.receive()
+        with pytest.raises(RuntimeError, match="status 1"):
+            worker.ask({"op": "matmul"})
+    finally:
+        worker.close()
 
 
 def test_bench_json_can_be_read_by_a_script(tmp_path):

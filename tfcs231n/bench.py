@@ -2,9 +2,11 @@
 
 Each workload builds the same computation with the same weights in both frameworks and
 times it in TF eagerly, in `tf.function`, in `tf.function(jit_compile=True)` (XLA), and in
-PyTorch, with warm-up runs first. Reported: median and interquartile range per variant, the
-ratio best-TF / PyTorch (below 1 means TF is faster), and achieved GFLOP/s next to the
-machine's measured float32 matmul rate, so the distance to the hardware is visible.
+PyTorch, with warm-up runs first. TF and PyTorch run in separate worker processes that take
+turns, so both sides see the same state of the machine. Reported: median and interquartile
+range per variant, the ratio best-TF / PyTorch (below 1 means TF is faster), and achieved
+GFLOP/s next to the machine's measured float32 matmul rate, so the distance to the hardware
+is visible.
 """
 
 import dataclasses
@@ -13,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -210,55 +213,185 @@ def _failed(workload, variant, error):
     return Timing(workload, variant, float("nan"), float("nan"), 0, error=error[:300])
 
 
-def _measure(names, variants, repeats, eager_repeats):
-    """Runs in a worker process: times some variants of some workloads, one after another."""
-    out = []
-    for name in names:
-        try:
-            flops, fns = WORKLOADS[name]()
-        except Exception as e:  # a workload that cannot be built must not hide the others
-            out.extend(_failed(name, v, f"{type(e).__name__}: {e}") for v in variants)
-            continue
-        for variant in variants:
-            try:
-                n = eager_repeats if variant == "tf-eager" else repeats
-                out.append(_summarise(name, variant, time_fn(fns[variant], n), flops))
-            except Exception as e:  # one failing variant must not hide the others
-                out.append(_failed(name, variant, f"{type(e).__name__}: {e}"))
-    return out
+# ----------------------------------------------------------------------------- workers
+#
+# TF and PyTorch each run in a worker process of their own (`python -m tfcs231n.bench JOB`):
+# both frameworks' thread pools keep spinning after work, and on 2 cores a framework timed
+# right after the other one in the same process ran up to 10x slower here. The two workers
+# take turns, a few calls at a time, with a pause between turns for the other side's threads
+# to go idle. Timing one framework after the other instead let a slow spell of a shared
+# machine land on whichever side ran then: four caption runs here read 0.74x to 0.93x that
+# way, and 0.81x to 0.85x taking turns.
+
+_REPLY = "tfcs231n-bench "  # marks the worker's answers among whatever else reaches stdout
+ROUNDS = 5  # turns per variant (fewer when a variant has fewer timed calls)
+PAUSE_S = 0.1  # before each turn
+WARMUP = 3  # untimed calls per variant after it is built, plus one before each turn
 
 
-def _isolated(job):
-    """Runs one job dict in ``python -m tfcs231n.bench JOB`` and returns the worker's answer.
+def _serve(job, requests, reply):
+    """The worker: builds `job`'s workloads, warms its variants up, then answers requests.
 
-    job: {"names": [...], "variants": [...], "repeats": n, "eager_repeats": n, "matmul":
-    bool}. Each job gets a fresh process: TF's and PyTorch's thread pools keep spinning
-    after work, and on 2 cores a framework timed right after the other one ran up to 10x
-    slower here.
+    job: {"names": [...], "variants": [...]}. First reply: {name: {"flops": f, "errors":
+    {variant: message}}} or {name: {"error": message}}. Then one reply per request line:
+    {"op": "time", "name", "variant", "calls"} -> {"times": [seconds, ...]};
+    {"op": "matmul"} -> {"matmul": GFLOP/s}; a failure -> {"error": message}.
     """
-    cmd = [sys.executable, "-m", "tfcs231n.bench", json.dumps(job)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if result.returncode:
-        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(tail[:300])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    fns, ready = {}, {}
+    for name in job["names"]:
+        try:
+            flops, variants = WORKLOADS[name]()
+        except Exception as e:  # a workload that cannot be built must not hide the others
+            ready[name] = {"error": f"{type(e).__name__}: {e}"}
+            continue
+        ready[name] = {"flops": flops, "errors": {}}
+        for variant in job["variants"]:
+            try:
+                time_fn(variants[variant], 0, warmup=WARMUP)
+                fns[name, variant] = variants[variant]
+            except Exception as e:  # one failing variant must not hide the others
+                ready[name]["errors"][variant] = f"{type(e).__name__}: {e}"
+    reply(ready)
+    for line in requests:
+        request = json.loads(line)
+        try:
+            if request["op"] == "matmul":
+                answer = {"matmul": matmul_gflops()}
+            else:
+                fn = fns[request["name"], request["variant"]]
+                answer = {"times": time_fn(fn, request["calls"], warmup=1)}
+        except Exception as e:
+            answer = {"error": f"{type(e).__name__}: {e}"}
+        reply(answer)
 
 
-def _work(job):
-    """The worker side of `_isolated`."""
-    timings = _measure(job["names"], job["variants"], job["repeats"], job["eager_repeats"])
-    return {"timings": [dataclasses.asdict(t) for t in timings],
-            "matmul": matmul_gflops() if job["matmul"] else None}
+class _Worker:
+    """The parent's handle on one `_serve` process."""
+
+    def __init__(self, names, variants):
+        job = {"names": names, "variants": variants}
+        self._stderr = tempfile.TemporaryFile("w+")  # a pipe nobody reads could fill and block
+        self._proc = subprocess.Popen(
+            self._command(job), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+    def _command(self, job):
+        return [sys.executable, "-m", "tfcs231n.bench", json.dumps(job)]
+
+    def receive(self):
+        """The worker's next answer; RuntimeError with its last stderr line if it died."""
+        for line in self._proc.stdout:
+            if line.startswith(_REPLY):
+                return json.loads(line[len(_REPLY):])
+        code = self._proc.wait()
+        self._stderr.seek(0)
+        tail = (self._stderr.read().strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"worker exited with status {code}: {tail}"[:300])
+
+    def ask(self, request):
+        try:
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died; receive() says how
+        return self.receive()
+
+    def close(self):
+        try:
+            self._proc.stdin.close()
+            self._proc.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            self._proc.kill()
+            self._proc.wait()
+        self._proc.stdout.close()
+        self._stderr.close()
+
+
+SIDES = {"tf": list(TF_VARIANTS), "pytorch": ["pytorch"]}
+
+
+def _turns(counts):
+    """[(variant, calls)] in turns: each variant's calls split over up to ROUNDS turns, and
+    the order rotated every round so that no variant always follows the same one."""
+    splits = {v: [len(a) for a in np.array_split(np.arange(n), min(ROUNDS, n))]
+              for v, n in counts.items()}
+    order = list(counts)
+    turns = []
+    for r in range(ROUNDS):
+        for v in order[r % len(order):] + order[:r % len(order)]:
+            if r < len(splits[v]):
+                turns.append((v, splits[v][r]))
+    return turns
+
+
+def _time_together(names, repeats, eager_repeats, matmul, spawn=_Worker):
+    """Times every variant of `names`: a TF worker and a PyTorch worker taking turns.
+
+    Returns (timings, matmul GFLOP/s or NaN); a worker that fails takes only its own
+    variants down.
+    """
+    workers, ready, dead = {}, {}, {}
+    try:
+        for side, variants in SIDES.items():  # both start (import, build, warm up) at once
+            workers[side] = spawn(names, variants)
+        for side, worker in workers.items():
+            try:
+                ready[side] = worker.receive()
+            except RuntimeError as e:
+                dead[side] = str(e)
+
+        def ask(side, request):
+            if side in dead:
+                return {"error": dead[side]}
+            try:
+                return workers[side].ask(request)
+            except RuntimeError as e:
+                dead[side] = str(e)
+                return {"error": dead[side]}
+
+        side_of = {v: side for side, variants in SIDES.items() for v in variants}
+        timings = []
+        for name in names:
+            errors, flops = {}, float("nan")
+            for v, side in side_of.items():
+                info = ready.get(side, {}).get(name, {"error": dead.get(side)})
+                if "error" in info:
+                    errors[v] = info["error"]
+                elif v in info["errors"]:
+                    errors[v] = info["errors"][v]
+                else:
+                    flops = info["flops"]
+            counts = {v: eager_repeats if v == "tf-eager" else repeats
+                      for v in VARIANTS if v not in errors}
+            times = {v: [] for v in counts}
+            for v, calls in _turns(counts) if counts else []:
+                if v in errors:
+                    continue
+                time.sleep(PAUSE_S)
+                answer = ask(side_of[v], {"op": "time", "name": name, "variant": v,
+                                          "calls": calls})
+                if "error" in answer:
+                    errors[v] = answer["error"]
+                else:
+                    times[v].extend(answer["times"])
+            timings.extend(_failed(name, v, errors[v]) if v in errors
+                           else _summarise(name, v, times[v], flops) for v in VARIANTS)
+        peak = float("nan")
+        if matmul:
+            peak = ask("tf", {"op": "matmul"}).get("matmul", float("nan"))
+        return timings, peak
+    finally:
+        for worker in workers.values():
+            worker.close()
 
 
 def run(names, repeats=20, eager_repeats=5, quick=False):
     """Times every variant of the named workloads; returns (timings, matmul GFLOP/s).
 
-    By default every (workload, variant) gets a process of its own, and the matmul rate
-    one more. quick: one process times every workload's TF variants and the matmul rate,
-    another every PyTorch one, which saves most of the process start-ups (about 8 s each
-    here, TF and PyTorch imported); for rough numbers, as in the demo.
+    By default each workload gets a TF worker and a PyTorch worker of its own; quick: one
+    pair serves every workload, which saves the process start-ups (about 8 s each here,
+    TF and PyTorch imported) between workloads; for rough numbers, as in the demo.
     """
     for name in names:
         if name not in WORKLOADS:
@@ -266,24 +399,14 @@ def run(names, repeats=20, eager_repeats=5, quick=False):
     for label, value in (("repeats", repeats), ("eager_repeats", eager_repeats)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
-    if quick:
-        jobs = [(names, list(TF_VARIANTS), True), (names, ["pytorch"], False)]
-    else:
-        jobs = [([name], [variant], False) for name in names for variant in VARIANTS]
-        jobs.append(([], [], True))
     timings, peak = [], float("nan")
-    for job_names, variants, matmul in jobs:
-        try:
-            answer = _isolated({"names": job_names, "variants": variants, "repeats": repeats,
-                                "eager_repeats": eager_repeats, "matmul": matmul})
-        except RuntimeError as e:  # a crashed worker must not hide the other workloads
-            timings.extend(_failed(name, v, str(e)) for name in job_names for v in variants)
-            continue
-        timings.extend(Timing(**row) for row in answer["timings"])
-        if matmul:
-            peak = answer["matmul"]
-    order = {key: i for i, key in enumerate((n, v) for n in names for v in VARIANTS)}
-    timings.sort(key=lambda t: order[t.workload, t.variant])  # a workload's rows together
+    for group in [list(names)] if quick else [[name] for name in names]:
+        # The matmul rate comes from the first TF worker that can give it.
+        group_timings, group_peak = _time_together(group, repeats, eager_repeats,
+                                                   matmul=peak != peak)
+        timings.extend(group_timings)
+        if peak != peak:
+            peak = group_peak
     return timings, peak
 
 
@@ -329,4 +452,5 @@ def to_json(timings, peak):
 
 
 if __name__ == "__main__":
-    print(json.dumps(_work(json.loads(sys.argv[1]))))
+    _serve(json.loads(sys.argv[1]), sys.stdin,
+           lambda answer: print(_REPLY + json.dumps(answer), flush=True))

@@ -62,8 +62,8 @@ def build_parser():
     p.add_argument("workload", nargs="?", default="all", choices=[*bench.WORKLOADS, "all"])
     p.add_argument("--repeats", type=at_least_one, default=20, help="timed runs per variant")
     p.add_argument("--quick", action="store_true",
-                   help="rough numbers sooner: all TF variants in one process and PyTorch "
-                        "in another, instead of a fresh process per variant")
+                   help="sooner, for rough numbers: one TF and one PyTorch process serve "
+                        "every workload, instead of a pair per workload")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(run=_bench)
 
