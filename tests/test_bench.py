@@ -30,6 +30,18 @@ def test_ratio_is_best_tf_variant_over_pytorch():
     assert "w: best TF (tf-function) / PyTorch = 12.00 / 20.00 ms = 0.60x" in text
 
 
+def test_turn_by_turn_ratios_pair_each_tf_turn_with_pytorch_s():
+    timings = [bench.Timing("w", "tf-function", 12.0, 1.0, 6, turns_ms=[10.0, 12.0, 14.0]),
+               bench.Timing("w", "tf-xla", 15.0, 1.0, 6, turns_ms=[15.0, 15.0, 15.0]),
+               bench.Timing("w", "pytorch", 20.0, 1.0, 6, turns_ms=[25.0, 20.0, 14.0])]
+    r = bench.ratios(timings)["w"]
+    assert r["turn_ratios"] == pytest.approx([0.4, 0.6, 1.0])
+    assert "= 0.60x (turn by turn 0.40-1.00x)" in bench.format_report(timings, peak=100.0)
+    timings[0].turns_ms = [12.0]  # not timed in as many turns: nothing to pair
+    assert bench.ratios(timings)["w"]["turn_ratios"] == []
+    assert "turn by turn" not in bench.format_report(timings, peak=100.0)
+
+
 def test_failed_variants_are_reported_and_left_out_of_the_ratio():
     timings = [_timing("w", "tf-function", float("nan"), error="boom"),
                _timing("w", "tf-xla", 15.0), _timing("w", "pytorch", 20.0)]
@@ -68,8 +80,8 @@ class FakeWorker:
             return {"matmul": 100.0}
         if request["variant"] == self.dies_on:
             raise RuntimeError("worker exited with status -9: killed")
-        return {"times": [0.002 if request["variant"] == "pytorch" else 0.001]
-                * request["calls"]}
+        ms = {"tf-eager": 3, "tf-function": 1, "tf-xla": 1, "pytorch": 2}[request["variant"]]
+        return {"times": [ms / 1e3] * request["calls"]}
 
     def close(self):
         FakeWorker.log.append((self.names, self.variants, "close"))
@@ -112,6 +124,8 @@ def test_tf_and_pytorch_workers_take_turns(fake_workers, quick, groups):
     assert by_variant["a", "pytorch"].median_ms == pytest.approx(2.0)
     assert by_variant["a", "tf-xla"].runs == 12
     assert by_variant["a", "tf-xla"].gflops == pytest.approx(2e9 / 0.001 / 1e9)
+    assert by_variant["a", "tf-xla"].turns_ms == pytest.approx([1.0] * bench.ROUNDS)
+    assert bench.ratios(timings)["a"]["turn_ratios"] == pytest.approx([0.5] * bench.ROUNDS)
     assert sum(what == "close" for *_, what in log) == 2 * len(groups)
 
 

@@ -33,6 +33,7 @@ class Timing:
     runs: int
     gflops: float = float("nan")
     error: str = ""
+    turns_ms: list = dataclasses.field(default_factory=list)  # each turn's median, in order
 
 
 def time_fn(fn, repeats, warmup=3):
@@ -47,11 +48,13 @@ def time_fn(fn, repeats, warmup=3):
     return times
 
 
-def _summarise(workload, variant, times, flops):
+def _summarise(workload, variant, turns, flops):
+    """turns: seconds per call, one list per turn."""
+    times = [t for turn in turns for t in turn]
     q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
     median = statistics.median(times)
     return Timing(workload, variant, 1e3 * median, 1e3 * (q[2] - q[0]), len(times),
-                  flops / median / 1e9)
+                  flops / median / 1e9, turns_ms=[1e3 * statistics.median(t) for t in turns])
 
 
 def matmul_gflops(n=2048, repeats=10):
@@ -374,7 +377,7 @@ def _time_together(names, repeats, eager_repeats, matmul, spawn=_Worker):
                 if "error" in answer:
                     errors[v] = answer["error"]
                 else:
-                    times[v].extend(answer["times"])
+                    times[v].append(answer["times"])
             timings.extend(_failed(name, v, errors[v]) if v in errors
                            else _summarise(name, v, times[v], flops) for v in VARIANTS)
         peak = float("nan")
@@ -411,17 +414,24 @@ def run(names, repeats=20, eager_repeats=5, quick=False):
 
 
 def ratios(timings):
-    """workload -> {tf_best, tf_best_ms, pytorch_ms, ratio}."""
+    """workload -> {tf_best, tf_best_ms, pytorch_ms, ratio, turn_ratios}.
+
+    turn_ratios: best TF / PyTorch turn by turn (each turn's median), for a feel of the
+    spread within the run; empty when the two were not timed in the same number of turns.
+    """
     out = {}
     for name in dict.fromkeys(t.workload for t in timings):
         rows = {t.variant: t for t in timings if t.workload == name and not t.error}
         tf_rows = [rows[v] for v in TF_VARIANTS if v in rows]
         if not tf_rows or "pytorch" not in rows:
             continue
-        best = min(tf_rows, key=lambda t: t.median_ms)
+        best, torch_row = min(tf_rows, key=lambda t: t.median_ms), rows["pytorch"]
+        paired = len(best.turns_ms) == len(torch_row.turns_ms)
         out[name] = {"tf_best": best.variant, "tf_best_ms": best.median_ms,
-                     "pytorch_ms": rows["pytorch"].median_ms,
-                     "ratio": best.median_ms / rows["pytorch"].median_ms}
+                     "pytorch_ms": torch_row.median_ms,
+                     "ratio": best.median_ms / torch_row.median_ms,
+                     "turn_ratios": [a / b for a, b in zip(best.turns_ms, torch_row.turns_ms)]
+                     if paired else []}
     return out
 
 
@@ -437,8 +447,10 @@ def format_report(timings, peak):
                      f"{t.runs:>5} {t.gflops:>8.1f} {100 * t.gflops / peak:>7.0f}%")
     lines.append("")
     for name, r in ratios(timings).items():
+        spread = (f" (turn by turn {min(r['turn_ratios']):.2f}-{max(r['turn_ratios']):.2f}x)"
+                  if len(r["turn_ratios"]) > 1 else "")
         lines.append(f"{name}: best TF ({r['tf_best']}) / PyTorch = {r['tf_best_ms']:.2f} / "
-                     f"{r['pytorch_ms']:.2f} ms = {r['ratio']:.2f}x")
+                     f"{r['pytorch_ms']:.2f} ms = {r['ratio']:.2f}x{spread}")
     return "\n".join(lines)
 
 

@@ -174,9 +174,11 @@ def bench_section(out_dir, quick=True, seed=0):
                   [[t.workload, t.variant, f"{t.median_ms:.2f}", f"{t.iqr_ms:.2f}",
                     f"{t.gflops:.1f}", t.error] for t in timings])
     r = bench.ratios(timings)
-    section.table("ratios", ["workload", "best TF", "TF ms", "PyTorch ms", "ratio"],
+    section.table("ratios", ["workload", "best TF", "TF ms", "PyTorch ms", "ratio",
+                             "turn by turn"],
                   [[k, v["tf_best"], f"{v['tf_best_ms']:.2f}", f"{v['pytorch_ms']:.2f}",
-                    f"{v['ratio']:.2f}x"] for k, v in r.items()])
+                    f"{v['ratio']:.2f}x", ", ".join(f"{x:.2f}" for x in v["turn_ratios"])]
+                   for k, v in r.items()])
     # Timings are not reproducible numbers; only the ratios go to the summary.
     section.metrics = {"matmul_gflops": round(peak), **{f"{k}_ratio": round(v["ratio"], 2)
                                                          for k, v in r.items()}}
