@@ -210,7 +210,7 @@ def add_parser(sub):
     p = sub.add_parser("demo", help="run every section offline and write an HTML report")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="quick", action="store_true", default=True,
-                      help="small runs, about 6 minutes on 2 cores (default)")
+                      help="small runs, 6 to 8 minutes on 2 cores (default)")
     mode.add_argument("--full", dest="quick", action="store_false",
                       help="course-size runs (much longer)")
     p.add_argument("--sections", help=f"comma-separated subset of: {', '.join(SECTIONS)}")
