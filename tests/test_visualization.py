@@ -370,7 +370,15 @@ def test_grad_cam_before_global_pooling_is_cam():
 def _bad_calls(model):
     X, y = _images(15), np.array([0, 1])
     one = _images(15, (1, H, W, C))
+    nan = X.copy()
+    nan[1, 2, 3, 0], nan[0, 0, 0, 1] = np.nan, np.inf
     return [
+        ("X has 2 NaN or infinite values", lambda: vis.compute_saliency_maps(nan, y, model)),
+        ("X has 1 NaN", lambda: vis.make_fooling_image(nan[1:], 1, model)),
+        ("X has 2 NaN", lambda: vis.blur_image(nan)),
+        ("X has 2 NaN", lambda: attr.smoothgrad(nan, y, model)),
+        ("X has 2 NaN", lambda: attr.integrated_gradients(nan, y, model)),
+        ("baseline has 2 NaN", lambda: attr.integrated_gradients(X, y, model, baseline=nan)),
         ("X must have shape", lambda: vis.compute_saliency_maps(X[0], y, model)),
         ("X must be a floating", lambda: vis.compute_saliency_maps(X.astype(np.int32), y, model)),
         (r"y must have shape \(N,\) = \(2,\)", lambda: vis.compute_saliency_maps(X, y[:1], model)),
