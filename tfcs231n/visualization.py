@@ -229,7 +229,11 @@ def jitter(X, ox, oy):
     """
     X = _images(X)
     _number("ox", ox, integer=True), _number("oy", oy, integer=True)
-    return tf.roll(X, shift=[int(oy), int(ox)], axis=[1, 2])
+    return _roll(X, int(ox), int(oy))
+
+
+def _roll(X, ox, oy):
+    return tf.roll(X, shift=[oy, ox], axis=[1, 2])
 
 
 def gaussian_kernel1d(sigma, truncate=4.0):
@@ -277,7 +281,10 @@ def blur_image(X, sigma=1):
             visualization uses 0.5).
     """
     X = _images(X)
-    weights = gaussian_kernel1d(sigma)
+    return _blur(X, gaussian_kernel1d(sigma))
+
+
+def _blur(X, weights):
     return _blur_axis(_blur_axis(X, weights, axis=1), weights, axis=2)
 
 
@@ -350,12 +357,15 @@ def create_class_visualization(target_y, model, image_size=224, l2_reg=1e-3, lea
     update = tf.function(
         lambda x: _class_visualization_update(x, model, target_y, l2_reg, learning_rate)
     )
+    # The loop's own images need none of the public functions' argument checks (the
+    # finiteness check would cost two host syncs per call).
+    blur_weights = gaussian_kernel1d(CLASS_VISUALIZATION_BLUR_SIGMA)
     for t in range(num_iterations):
         ox, oy = (int(v) for v in rng.integers(0, max_jitter, 2)) if max_jitter else (0, 0)
-        X = jitter(update(jitter(X, ox, oy)), -ox, -oy)
+        X = _roll(update(_roll(X, ox, oy)), -ox, -oy)
         X = tf.clip_by_value(X, lo, hi)
         if t % blur_every == 0:
-            X = blur_image(X, sigma=CLASS_VISUALIZATION_BLUR_SIGMA)
+            X = _blur(X, blur_weights)
         show = show_every is None or t == 0 or (t + 1) % show_every == 0 or t == num_iterations - 1
         if callback is not None and show:
             callback(t, X)
