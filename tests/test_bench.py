@@ -93,7 +93,7 @@ def fake_workers(monkeypatch):
         monkeypatch.setitem(bench.WORKLOADS, name, None)
     monkeypatch.setattr(FakeWorker, "log", [])
     monkeypatch.setattr(bench, "PAUSE_S", 0.0)
-    monkeypatch.setattr(bench._time_together, "__defaults__", (FakeWorker,))
+    monkeypatch.setattr(bench, "_Worker", FakeWorker)
     return FakeWorker
 
 

@@ -17,10 +17,9 @@ def check_environment(environ=os.environ):
     (SqueezeNet's gradient w.r.t. the image off by 78 % of its largest value), which is what
     saliency, fooling images, class visualization and style transfer are made of.
     """
-    off = ("", "0", "false")
     value = environ.get("TF_ONEDNN_ASSUME_FROZEN_WEIGHTS", "").strip().lower()
-    onednn_off = environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower() in off[1:]
-    if value not in off and not onednn_off:
+    onednn_off = environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower() in ("0", "false")
+    if value not in ("", "0", "false") and not onednn_off:
         warnings.warn(
             f"TF_ONEDNN_ASSUME_FROZEN_WEIGHTS={value} makes TensorFlow's convolutions keep "
             "their first weights: training stops changing them and image gradients "

@@ -317,6 +317,8 @@ SIDES = {"tf": list(TF_VARIANTS), "pytorch": ["pytorch"]}
 def _turns(counts):
     """[(variant, calls)] in turns: each variant's calls split over up to ROUNDS turns, and
     the order rotated every round so that no variant always follows the same one."""
+    if not counts:
+        return []
     splits = {v: [len(a) for a in np.array_split(np.arange(n), min(ROUNDS, n))]
               for v, n in counts.items()}
     order = list(counts)
@@ -328,7 +330,7 @@ def _turns(counts):
     return turns
 
 
-def _time_together(names, repeats, eager_repeats, matmul, spawn=_Worker):
+def _time_together(names, repeats, eager_repeats, matmul):
     """Times every variant of `names`: a TF worker and a PyTorch worker taking turns.
 
     Returns (timings, matmul GFLOP/s or NaN); a worker that fails takes only its own
@@ -337,7 +339,7 @@ def _time_together(names, repeats, eager_repeats, matmul, spawn=_Worker):
     workers, ready, dead = {}, {}, {}
     try:
         for side, variants in SIDES.items():  # both start (import, build, warm up) at once
-            workers[side] = spawn(names, variants)
+            workers[side] = _Worker(names, variants)
         for side, worker in workers.items():
             try:
                 ready[side] = worker.receive()
@@ -368,7 +370,7 @@ def _time_together(names, repeats, eager_repeats, matmul, spawn=_Worker):
             counts = {v: eager_repeats if v == "tf-eager" else repeats
                       for v in VARIANTS if v not in errors}
             times = {v: [] for v in counts}
-            for v, calls in _turns(counts) if counts else []:
+            for v, calls in _turns(counts):
                 if v in errors:
                     continue
                 time.sleep(PAUSE_S)
