@@ -45,3 +45,45 @@ def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "tfcs231n", "--help"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0 and "parity" in result.stdout
+
+
+# One bad invocation per command (cheap: each fails before any model is built or trained);
+# {tmp} is a fresh directory. The message must start with the command's name, so a person
+# running several commands in a script knows which one complained.
+BAD_INVOCATIONS = {
+    "caption sample, no model": ("caption", ["caption", "sample", "--model", "{tmp}/no.keras"],
+                                 "no model at {tmp}/no.keras"),
+    "augment, missing image": ("augment", ["augment", "{tmp}/none.png", "--flip"],
+                               "cannot read image {tmp}/none.png"),
+    "augment, nothing to do": ("augment", ["augment", "{tmp}/pic.png"], "choose at least one"),
+    "resnet18 convert, missing": ("resnet18", ["resnet18", "convert", "{tmp}/no.pth",
+                                               "{tmp}/x.weights.h5"], "no weights file"),
+    "demo, unknown section": ("demo", ["demo", "--sections", "nosuch", "--out", "{tmp}/d"],
+                              "unknown sections"),
+    "gan sample, not a run": ("gan", ["gan", "sample", "--checkpoint", "{tmp}", "--out",
+                                      "{tmp}/x.png"], "{tmp} has no run.json"),
+    "gan sample, -n 0": ("gan", ["gan", "sample", "--checkpoint", "{tmp}/run", "--out",
+                                 "{tmp}/x.png", "-n", "0"], "-n must be positive"),
+    "style, preset for another backbone": (
+        "style", ["style", "{tmp}/pic.png", "{tmp}/pic.png", "-o", "{tmp}/x.png", "--preset",
+                  "course", "--backbone", "vgg16-hed"], "preset course-composition-vii is tuned"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INVOCATIONS)
+def test_bad_input_names_the_command_and_offers_the_traceback(case, tmp_path, monkeypatch):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    monkeypatch.delenv("TFCS231N_TRACEBACK", raising=False)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "pic.png")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"model": "dcgan", "noise_dim": 96}))
+    command, argv, start = BAD_INVOCATIONS[case]
+    with pytest.raises(SystemExit) as info:
+        cli.main([a.format(tmp=tmp_path) for a in argv])
+    message, hint = str(info.value.code).splitlines()
+    assert message.startswith(f"tfcs231n {command}: {start.format(tmp=tmp_path)}"), message
+    assert hint == "(TFCS231N_TRACEBACK=1 shows where it was raised)"

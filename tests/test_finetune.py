@@ -9,6 +9,7 @@ import tensorflow as tf
 import torch
 
 from tfcs231n import finetune as ft
+from tfcs231n.data.download import DamagedFile
 from tfcs231n.parity import TOLERANCES, compare_arrays
 
 
@@ -141,5 +142,5 @@ def test_a_damaged_cached_backbone_names_the_file(tmp_path, monkeypatch):
     ft.pretrained_backbone(config, verbose=False)
     (weights,) = (tmp_path / "finetune").glob("pretrain-*.weights.h5")
     weights.write_bytes(b"not an HDF5 file")
-    with pytest.raises(RuntimeError, match=f"cannot read the cached backbone .*{weights.name}"):
+    with pytest.raises(DamagedFile, match=f"cannot read the cached backbone .*{weights.name}"):
         ft.pretrained_backbone(config, verbose=False)

@@ -39,14 +39,14 @@ def test_train_resume_sample_and_export(tmp_path, capsys):
 def test_cli_errors_name_the_problem(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    with pytest.raises(SystemExit, match="no run.json"):
+    with pytest.raises(SystemExit, match="^tfcs231n gan: .* has no run.json"):
         cli.main(["gan", "sample", "--checkpoint", str(run), "--out", str(tmp_path / "x.png")])
     (run / "run.json").write_text(json.dumps({"model": "dcgan", "noise_dim": 96}))
-    with pytest.raises(SystemExit, match="holds a dcgan run"):
+    with pytest.raises(SystemExit, match="^tfcs231n gan: .* holds a dcgan run"):
         cli.main(["gan", "train", "--resume", "--out", str(run), *TINY_TRAIN])
-    with pytest.raises(SystemExit, match="no checkpoint"):
+    with pytest.raises(SystemExit, match="^tfcs231n gan: .*no checkpoint"):
         cli.main(["gan", "sample", "--checkpoint", str(run), "--out", str(tmp_path / "x.png")])
-    with pytest.raises(SystemExit, match="batch_size"):
+    with pytest.raises(SystemExit, match="^tfcs231n gan: .*batch_size"):
         cli.main(["gan", "train", "--out", str(tmp_path / "r2"), *TINY_TRAIN,
                   "--batch-size", "0"])
     with pytest.raises(SystemExit):  # argparse: not one of the three models
@@ -74,9 +74,9 @@ def test_compare_trains_each_model_under_the_budget(tmp_path, monkeypatch, capsy
     assert np.asarray(Image.open(out / "samples.png")).std() > 0
     printed = capsys.readouterr().out
     assert "dcgan" in printed and "vanilla" in printed and "best FD" in printed
-    with pytest.raises(SystemExit, match="twice"):
+    with pytest.raises(SystemExit, match="^tfcs231n gan: --models lists a model twice"):
         cli.main(["gan", "compare", "--models", "dcgan", "dcgan", "--out", str(out)])
-    with pytest.raises(SystemExit, match="positive --time-budget"):
+    with pytest.raises(SystemExit, match="^tfcs231n gan: compare needs a positive --time-budget"):
         cli.main(["gan", "compare", "--time-budget", "0", "--out", str(out)])
 
 

@@ -74,13 +74,13 @@ def test_bad_inputs_give_clear_errors(images, tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("this is not a picture")
     out = str(tmp_path / "x.png")
-    with pytest.raises(SystemExit, match="cannot read image .*notes.png"):
+    with pytest.raises(SystemExit, match="^tfcs231n style: cannot read image .*notes.png"):
         cli.main(["style", str(text), images[1], "-o", out])
-    with pytest.raises(SystemExit, match="cannot read image .*nowhere.jpg"):
+    with pytest.raises(SystemExit, match="^tfcs231n style: cannot read image .*nowhere.jpg"):
         cli.main(["style", images[0], str(tmp_path / "nowhere.jpg"), "-o", out])
-    with pytest.raises(SystemExit, match="skimage.data has no image"):
+    with pytest.raises(SystemExit, match="^tfcs231n style: .*skimage.data has no image"):
         cli.main(["style", "skimage:no_such_photo", images[1], "-o", out])
-    with pytest.raises(SystemExit, match="tuned for the squeezenet backbone"):
+    with pytest.raises(SystemExit, match="^tfcs231n style: preset .* tuned for the squeezenet backbone"):
         cli.main(["style", *images, "-o", out, "--preset", "course", "--backbone", "vgg16-hed"])
-    with pytest.raises(SystemExit, match="needs weights"):
+    with pytest.raises(SystemExit, match="^tfcs231n style: .*needs weights"):
         cli.main(["style", *images, "-o", out, "--backbone", "vgg19"])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tfcs231n import synthetic_classifier as sc
-from tfcs231n.data.download import sha256sum
+from tfcs231n.data.download import DamagedFile, sha256sum
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = sc.ClassifierConfig(image_size=32, images_per_epoch=64, n_val=48, epochs=1,
@@ -77,14 +77,14 @@ def test_cache_then_package_then_training(tmp_path, monkeypatch, capsys):
     data = bytearray(ship_w.read_bytes())
     data[len(data) // 2] ^= 0xFF
     ship_w.write_bytes(bytes(data))
-    with pytest.raises(RuntimeError, match="is damaged.*--retrain"):
+    with pytest.raises(DamagedFile, match="is damaged.*--retrain"):
         sc.synthetic_classifier(TINY, verbose=False)
 
     # A damaged cached copy names the file and the way out.
     sc.SHIPPED_SHA256.clear()
     sc.synthetic_classifier(TINY, retrain=True, verbose=False)
     weights.write_bytes(b"not an HDF5 file")
-    with pytest.raises(RuntimeError, match=f"cannot read .*{weights.name}.*--retrain"):
+    with pytest.raises(DamagedFile, match=f"cannot read .*{weights.name}.*--retrain"):
         sc.synthetic_classifier(TINY, verbose=False)
 
     # Weights made for another version of the world are retrained, and the user told so.

@@ -111,11 +111,11 @@ def bad_files(tmp_path_factory):
 
 # argv (with {img} for a good image, {bad} for the folder of broken files) -> message start.
 BAD_INPUT = {
-    "missing image": (["saliency", "{bad}/nowhere.png"], "cannot read image"),
-    "corrupt image": (["saliency", "{bad}/broken.png"], "cannot read image"),
-    "unknown class": (["saliency", "{img}", "--label", "plaid circle"], "unknown class"),
-    "class out of range": (["fool", "{img}", "--target", "24"], "class 24 out of range"),
-    "missing weights": (["saliency", "{img}", "--weights", "{bad}/none.pth"], "no weights file"),
+    "missing image": (["saliency", "{bad}/nowhere.png"], "tfcs231n saliency: cannot read image"),
+    "corrupt image": (["saliency", "{bad}/broken.png"], "tfcs231n saliency: cannot read image"),
+    "unknown class": (["saliency", "{img}", "--label", "plaid circle"], "tfcs231n saliency: unknown class"),
+    "class out of range": (["fool", "{img}", "--target", "24"], "tfcs231n fool: class 24 out of range"),
+    "missing weights": (["saliency", "{img}", "--weights", "{bad}/none.pth"], "tfcs231n saliency: no weights file"),
     "corrupt .weights.h5": (["saliency", "{img}", "--weights", "{bad}/broken.weights.h5"],
                             "tfcs231n saliency: {bad}/broken.weights.h5 is not"),
     "corrupt .pth": (["classviz", "1", "--weights", "{bad}/broken.pth"],
@@ -148,3 +148,20 @@ def test_counts_below_one_are_usage_errors(argv, capsys):
         cli.main(argv)
     assert info.value.code == 2
     assert "must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_a_damaged_cached_classifier_is_a_message(scenes, tmp_path, monkeypatch):
+    from tfcs231n import synthetic_classifier as sc
+
+    monkeypatch.delenv("TFCS231N_TRACEBACK", raising=False)
+    monkeypatch.setenv("TFCS231N_DATA", str(tmp_path))
+    weights, meta = sc.cache_paths(sc.ClassifierConfig())
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"not an HDF5 file")
+    meta.write_text("{}")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["saliency", str(scenes[0][0]), "-o", str(tmp_path / "out")])
+    message = str(info.value.code)
+    assert message.startswith(f"tfcs231n saliency: cannot read the synthetic classifier "
+                              f"{weights}"), message
+    assert "train-synthetic --retrain" in message

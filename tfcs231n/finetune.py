@@ -341,7 +341,7 @@ def pretrained_backbone(config=FineTuneConfig(), verbose=True):
     import os
 
     from tfcs231n.data import synthetic
-    from tfcs231n.data.download import data_dir
+    from tfcs231n.data.download import DamagedFile, data_dir
     from tfcs231n.resnet import ResNet18
 
     c = config
@@ -357,8 +357,8 @@ def pretrained_backbone(config=FineTuneConfig(), verbose=True):
             model.load_weights(weights)
             return model, json.loads(meta.read_text())["test_acc"]
         except (OSError, ValueError, KeyError) as e:
-            raise RuntimeError(f"cannot read the cached backbone {weights} ({e}); delete it "
-                               f"and {meta.name} to pretrain again") from e
+            raise DamagedFile(f"cannot read the cached backbone {weights} ({e}); delete it "
+                              f"and {meta.name} to pretrain again") from e
     x, y, _, _ = synthetic.make_classification_set(c.pretrain_n, c.seed + 100, c.image_size)
     xt, yt, _, _ = synthetic.make_classification_set(480, c.seed + 101, c.image_size)
     history = train_ch13(model, array_batches(x, y, 64, shuffle=True, seed=c.seed),

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcs231n.data import synthetic
-from tfcs231n.data.download import data_dir, sha256sum
+from tfcs231n.data.download import DamagedFile, data_dir, sha256sum
 from tfcs231n.squeezenet import SqueezeNet, preprocess_image
 
 
@@ -224,16 +224,16 @@ def _load(config, weights, meta, source, verbose):
     if source == "shipped":
         expected = SHIPPED_SHA256.get(config.key())
         if expected is None or sha256sum(weights) != expected:
-            raise RuntimeError(f"the shipped classifier {weights} is damaged (its SHA-256 is "
-                               f"not the one recorded); reinstall tfcs231n, or train your "
-                               f"own with {how}")
+            raise DamagedFile(f"the shipped classifier {weights} is damaged (its SHA-256 is "
+                              f"not the one recorded); reinstall tfcs231n, or train your "
+                              f"own with {how}")
     try:
         info = json.loads(meta.read_text(encoding="utf-8"))
         model = _squeezenet(config)
         model.load_weights(weights)
     except (OSError, ValueError, KeyError) as e:
-        raise RuntimeError(f"cannot read the synthetic classifier {weights} ({e}); delete it "
-                           f"or train anew with {how}") from e
+        raise DamagedFile(f"cannot read the synthetic classifier {weights} ({e}); delete it "
+                          f"or train anew with {how}") from e
     if info.get("world_sha256") != world_fingerprint(config):
         if source == "cache":
             # A cache: training would overwrite it anyway, and left in place it would be

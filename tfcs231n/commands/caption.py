@@ -56,7 +56,7 @@ def _load_model(path):
     import tfcs231n.captioning  # noqa: F401 - registers CaptioningRNN for deserialisation
 
     if not os.path.isfile(path):
-        raise SystemExit(f"no model at {path}; train one with `tfcs231n caption train`")
+        raise FileNotFoundError(f"no model at {path}; train one with `tfcs231n caption train`")
     return keras.saving.load_model(path)
 
 

@@ -51,14 +51,14 @@ def augment_image(args):
         with Image.open(args.image) as im:
             img = np.asarray(im.convert("RGB"))
     except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-        raise SystemExit(f"cannot read image {args.image}: {e}") from e
+        raise ValueError(f"cannot read image {args.image}: {e}") from e
     transforms = [augment.RandomHorizontalFlip()] if args.flip else []
     if args.crop:
         transforms.append(augment.RandomResizedCrop(args.crop, scale=(0.1, 1), ratio=(0.5, 2)))
     if args.jitter:
         transforms.append(augment.ColorJitter(*args.jitter))
     if not transforms:
-        raise SystemExit("choose at least one of --flip, --crop, --jitter")
+        raise ValueError("choose at least one of --flip, --crop, --jitter")
     augment.apply(img, augment.Compose(transforms), args.rows, args.cols, args.seed, args.out)
     print(f"wrote {args.out}")
     return 0
@@ -108,7 +108,7 @@ def convert(args):
     from tfcs231n.resnet import ResNet18
 
     if not os.path.isfile(args.src):
-        raise SystemExit(f"no weights file {args.src}")
+        raise FileNotFoundError(f"no weights file {args.src}")
     ResNet18(args.num_classes, weights=args.src).save_weights(args.dst)
     print(f"wrote {args.dst}")
     return 0

@@ -80,22 +80,16 @@ def _classifier_config(data):
 def _config(args, model):
     from tfcs231n import gan_training as gt
 
-    try:
-        return gt.GANConfig(model=model, batch_size=args.batch_size, num_epochs=args.epochs,
-                            seed=args.seed, steps_per_epoch=args.steps_per_epoch,
-                            time_budget_s=args.time_budget,
-                            budget_clock="cpu" if args.cpu_budget else "wall")
-    except ValueError as e:
-        raise SystemExit(f"gan: {e}") from e
+    return gt.GANConfig(model=model, batch_size=args.batch_size, num_epochs=args.epochs,
+                        seed=args.seed, steps_per_epoch=args.steps_per_epoch,
+                        time_budget_s=args.time_budget,
+                        budget_clock="cpu" if args.cpu_budget else "wall")
 
 
 def _data(args):
     from tfcs231n.data.mnist import load_digits
 
-    try:
-        return load_digits(args.data, seed=args.seed, n_train=args.n_train)[0][0]
-    except (ValueError, FileNotFoundError, OSError) as e:
-        raise SystemExit(f"gan: {e}") from e
+    return load_digits(args.data, seed=args.seed, n_train=args.n_train)[0][0]
 
 
 def _metrics(args):
@@ -122,7 +116,7 @@ def _write_history(out, history, metrics):
 def _read_run(run_dir):
     path = os.path.join(run_dir, "run.json")
     if not os.path.isfile(path):
-        raise SystemExit(f"gan: {run_dir} has no run.json; is it a `gan train` directory?")
+        raise FileNotFoundError(f"{run_dir} has no run.json; is it a `gan train` directory?")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
@@ -134,7 +128,7 @@ def train(args):
     if args.resume and os.path.isfile(os.path.join(out, "run.json")):
         before = _read_run(out)
         if before["model"] != args.model:
-            raise SystemExit(f"gan: {out} holds a {before['model']} run, not {args.model}")
+            raise ValueError(f"{out} holds a {before['model']} run, not {args.model}")
     config, data = _config(args, args.model), _data(args)
     metrics = None if args.no_metrics else _metrics(args)
     _write_run(out, args.model, args)
@@ -164,9 +158,9 @@ def compare(args):
     from tfcs231n.plotting import image_rows
 
     if len(set(args.models)) != len(args.models):
-        raise SystemExit(f"gan: --models lists a model twice: {' '.join(args.models)}")
+        raise ValueError(f"--models lists a model twice: {' '.join(args.models)}")
     if args.time_budget is None or args.time_budget <= 0:
-        raise SystemExit("gan: compare needs a positive --time-budget")
+        raise ValueError("compare needs a positive --time-budget")
     configs = [_config(args, model) for model in args.models]  # all checked before training
     data, metrics = _data(args), _metrics(args)
     clock = "process CPU" if args.cpu_budget else "wall"
@@ -221,12 +215,9 @@ def sample(args):
     from tfcs231n.gan import deprocess_img, sample_noise
 
     run = _read_run(args.checkpoint)
-    try:
-        G, state = gt.restore_generator(args.checkpoint, run["model"], run["noise_dim"])
-    except FileNotFoundError as e:
-        raise SystemExit(f"gan: {e}") from e
     if args.n < 1:
-        raise SystemExit(f"gan: -n must be positive, got {args.n}")
+        raise ValueError(f"-n must be positive, got {args.n}")
+    G, state = gt.restore_generator(args.checkpoint, run["model"], run["noise_dim"])
     images = deprocess_img(G(sample_noise(args.n, run["noise_dim"], seed=(args.seed, 0)),
                              training=False)).numpy()
     gt.save_grid(images, args.out)

@@ -53,7 +53,7 @@ def resolve_preset(preset, backbone):
     name = PRESET_ALIASES.get(preset, preset) or PRESET_FOR_BACKBONE[backbone or "vgg16-hed"]
     kwargs = dict(PRESETS[name])
     if backbone and backbone != kwargs["backbone"]:
-        raise SystemExit(f"preset {name} is tuned for the {kwargs['backbone']} backbone; drop "
+        raise ValueError(f"preset {name} is tuned for the {kwargs['backbone']} backbone; drop "
                          f"--preset to use {backbone}'s own recipe "
                          f"({PRESET_FOR_BACKBONE[backbone]})")
     return name, kwargs
@@ -62,12 +62,9 @@ def resolve_preset(preset, backbone):
 def _image(text):
     from tfcs231n.style_transfer import load_image, sample_image
 
-    try:
-        if text.startswith("skimage:"):
-            return sample_image(text.split(":", 1)[1])
-        return load_image(text)
-    except (ValueError, ImportError) as e:
-        raise SystemExit(str(e)) from e
+    if text.startswith("skimage:"):
+        return sample_image(text.split(":", 1)[1])
+    return load_image(text)
 
 
 def plot_losses(history, path, title="style transfer"):
@@ -127,14 +124,11 @@ def style(args):
         _save_png(pixels, os.path.join(snaps, f"step{step:05d}.png"))
         _save_png(pixels, args.out)  # the latest image is always on disk
 
-    try:
-        result = st.style_transfer(
-            content, style_image, **kwargs, weights=args.weights, scales=args.scales,
-            preserve_colors=args.preserve_color, seed=args.seed,
-            snapshot_every=args.snapshot_every, on_snapshot=snapshot, progress=not args.quiet,
-            jit_compile=args.xla)
-    except (ValueError, ImportError, FileNotFoundError) as e:
-        raise SystemExit(f"style: {e}") from e
+    result = st.style_transfer(
+        content, style_image, **kwargs, weights=args.weights, scales=args.scales,
+        preserve_colors=args.preserve_color, seed=args.seed,
+        snapshot_every=args.snapshot_every, on_snapshot=snapshot, progress=not args.quiet,
+        jit_compile=args.xla)
     _save_png(result.pixels, args.out)
     plot_losses(result.history, f"{stem}_loss.png", f"{name}: {args.content} + {args.style}")
     h = result.history

@@ -65,10 +65,7 @@ class _Classifier:
         if weights == "synthetic":
             from tfcs231n.synthetic_classifier import CLASS_VISUALIZATION, synthetic_classifier
 
-            try:
-                self.model, info = synthetic_classifier()
-            except RuntimeError as e:  # a damaged shipped or cached copy: says what to do
-                raise SystemExit(str(e)) from e
+            self.model, info = synthetic_classifier()
             self.size = info["config"]["image_size"]
             self.names = info["class_names"]
             self.classviz_settings = CLASS_VISUALIZATION
@@ -76,7 +73,7 @@ class _Classifier:
             from tfcs231n.squeezenet import SqueezeNet
 
             if not os.path.isfile(weights) and not os.path.isfile(f"{weights}.index"):
-                raise SystemExit(f"no weights file {weights}")
+                raise FileNotFoundError(f"no weights file {weights}")
             # A file that is not SqueezeNet weights raises ValueError naming it: cli.main
             # turns that into the message a person sees.
             self.model, self.size, self.names = SqueezeNet(weights=weights), 224, None
@@ -87,13 +84,13 @@ class _Classifier:
             value = int(text)
             limit = self.model.output_shape[-1]
             if value >= limit:
-                raise SystemExit(f"class {value} out of range [0, {limit})")
+                raise ValueError(f"class {value} out of range [0, {limit})")
             return value
         name = text.replace("_", " ")  # as in the PNG names classviz writes
         if self.names and name in self.names:
             return self.names.index(name)
         hint = f"one of: {', '.join(self.names)}" if self.names else "a class id"
-        raise SystemExit(f"unknown class {text!r}; use {hint}")
+        raise ValueError(f"unknown class {text!r}; use {hint}")
 
     def name(self, i):
         return self.names[i] if self.names else str(i)
@@ -112,7 +109,7 @@ class _Classifier:
                     images.append(np.asarray(im.convert("RGB").resize((self.size, self.size),
                                                                        Image.BILINEAR)))
             except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-                raise SystemExit(f"cannot read image {path}: {e}") from e
+                raise ValueError(f"cannot read image {path}: {e}") from e
         return preprocess_image(np.stack(images))
 
 

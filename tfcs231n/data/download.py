@@ -25,6 +25,11 @@ class DownloadError(OSError):
     """A download failed, or the file it produced is not the expected one."""
 
 
+class DamagedFile(OSError):
+    """A file this package wrote or ships exists but cannot be used (unreadable, or not the
+    bytes recorded for it); the message names the file and what to do about it."""
+
+
 def data_dir(subdir=None):
     """Return the directory where tfcs231n keeps downloaded data.
 
