@@ -119,6 +119,20 @@ def test_load_image_converts_grayscale_and_rgba_and_rejects_non_images(tmp_path)
         st.load_image(tmp_path / "missing.png")
     with pytest.raises(ValueError, match="must be"):
         st.load_image(np.zeros((4, 4, 2)))
+    broken = np.full((4, 4, 3), 0.5)
+    broken[1, 2, 0], broken[3, 3, 1] = np.nan, np.inf  # would come out as black pixels
+    with pytest.raises(ValueError, match="the image array has 2 NaN or infinite values"):
+        st.load_image(broken)
+
+
+@pytest.mark.parametrize("mask, message", [
+    (np.ones((4, 4, 1)), r"style_mask must be \(H, W\), got shape \(4, 4, 1\)"),
+    (np.full((4, 4), 2.0), r"values in \[0, 1\], got 2.0 to 2.0 \(0 NaN\)"),
+    (np.array([[0.5, np.nan]]), r"values in \[0, 1\], got 0.5 to 0.5 \(1 NaN\)")])
+def test_a_bad_style_mask_is_refused_before_any_work(mask, message):
+    with pytest.raises(ValueError, match=message):  # no backbone built: it would need weights
+        st.style_transfer(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)), 8, 8, 0, 1.0, [1], [1.0],
+                          0.0, backbone="vgg19", style_mask=mask)
 
 
 # ----------------------------------------------------------------------------- schedule, loop

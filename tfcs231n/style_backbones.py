@@ -369,6 +369,9 @@ def _to_rgb(array, what):
         array = alpha * array[..., :3] + (1 - alpha) * (255.0 if array.dtype == np.uint8 else 1.0)
     if array.dtype != np.uint8:
         array = np.asarray(array, np.float64)
+        bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+        if bad:  # np.rint/astype would turn them into black pixels without a word
+            raise ValueError(f"{what} has {bad} NaN or infinite values")
         array = array * 255.0 if array.max() <= 1.0 else array
         array = np.clip(np.rint(array), 0, 255)
     return array.astype(np.uint8)

@@ -370,6 +370,16 @@ def _lbfgs(losses, image, schedule, clip, record, snapshot_every=0, on_snapshot=
     return len(steps)
 
 
+def _mask(style_mask):
+    mask = np.asarray(style_mask, np.float32)
+    if mask.ndim != 2:
+        raise ValueError(f"style_mask must be (H, W), got shape {mask.shape}")
+    if not np.all((mask >= 0) & (mask <= 1)):  # also False for NaN
+        raise ValueError(f"style_mask must hold values in [0, 1], got {np.nanmin(mask)} to "
+                         f"{np.nanmax(mask)} ({np.count_nonzero(np.isnan(mask))} NaN)")
+    return mask
+
+
 def style_transfer(content_image, style_image, image_size, style_size, content_layer,
                    content_weight, style_layers, style_weights, tv_weight, init_random=False,
                    *, backbone="vgg16-hed", weights=None, loss_form="course", schedule=None,
@@ -400,11 +410,12 @@ def style_transfer(content_image, style_image, image_size, style_size, content_l
     Returns:
         A `StyleResult`; after Ctrl-C, the latest image with ``interrupted=True``.
     """
+    if not isinstance(scales, int) or scales < 1:
+        raise ValueError(f"scales must be a positive integer, got {scales!r}")
+    mask = None if style_mask is None else _mask(style_mask)
     if isinstance(backbone, str):
         backbone = style_backbones.get_backbone(backbone, weights)
     schedule = schedule or Schedule()
-    if not isinstance(scales, int) or scales < 1:
-        raise ValueError(f"scales must be a positive integer, got {scales!r}")
     content_px = load_image(content_image, image_size)
     style = tf.constant(backbone.from_pixels(load_image(style_image, style_size)[None]))
     h, w = content_px.shape[:2]
@@ -414,7 +425,6 @@ def style_transfer(content_image, style_image, image_size, style_size, content_l
         content = tf.constant(backbone.from_pixels(
             load_image(content_px, None) if k == 0 else
             np.asarray(tf.image.resize(content_px[None], size, "bicubic")[0]))[None])
-        mask = None if style_mask is None else np.asarray(style_mask, np.float32)
         losses = StyleLosses(backbone, content, style, content_layer, content_weight,
                              style_layers, style_weights, tv_weight, loss_form, mask)
         if image is not None:
