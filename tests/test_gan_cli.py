@@ -46,9 +46,10 @@ def test_cli_errors_name_the_problem(tmp_path):
         cli.main(["gan", "train", "--resume", "--out", str(run), *TINY_TRAIN])
     with pytest.raises(SystemExit, match="^tfcs231n gan: .*no checkpoint"):
         cli.main(["gan", "sample", "--checkpoint", str(run), "--out", str(tmp_path / "x.png")])
-    with pytest.raises(SystemExit, match="^tfcs231n gan: .*batch_size"):
+    with pytest.raises(SystemExit) as info:  # argparse: a usage error, before any work
         cli.main(["gan", "train", "--out", str(tmp_path / "r2"), *TINY_TRAIN,
                   "--batch-size", "0"])
+    assert info.value.code == 2
     with pytest.raises(SystemExit):  # argparse: not one of the three models
         cli.main(["gan", "train", "--model", "wgan"])
 
@@ -104,3 +105,17 @@ def test_demo_section_quick(tmp_path, monkeypatch):
     assert "vanilla and LSGAN for 9 iterations and DCGAN for 6" in section.text
     again = gan_command.demo_section(tmp_path / "b", quick=True, seed=0)
     assert again.metrics == section.metrics
+
+
+@pytest.mark.parametrize("command", [["train", "--out", "{tmp}/run"],
+                                     ["compare", "--time-budget", "5", "--out", "{tmp}/cmp"]])
+def test_too_few_images_stop_before_the_metrics_classifier_trains(command, tmp_path,
+                                                                  monkeypatch):
+    def trained_anyway(args):
+        raise AssertionError("the metrics classifier was trained for a run that cannot start")
+
+    monkeypatch.delenv("TFCS231N_TRACEBACK", raising=False)
+    monkeypatch.setattr(gan_command, "_metrics", trained_anyway)
+    argv = ["gan", *[a.format(tmp=tmp_path) for a in command], "--n-train", "50"]
+    with pytest.raises(SystemExit, match="^tfcs231n gan: 50 images cannot fill one batch of 128"):
+        cli.main(argv)

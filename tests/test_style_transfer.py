@@ -85,6 +85,41 @@ def hed():
     return style_backbones.vgg16_hed()
 
 
+@pytest.mark.parametrize("layers", [[0], [3], [4], [9], [22], [23], [25, 3], [29]])
+def test_min_size_is_the_smallest_image_that_reaches_the_layers(hed, layers):
+    side = hed.min_size(layers)
+    assert [f.shape[1] for f in hed.features(tf.zeros((1, side, side + 3, 3)), layers)]
+    with pytest.raises(Exception):  # a pool with nothing to pool: TF or Keras errors
+        hed.features(tf.zeros((1, side - 1, side + 3, 3)), layers)
+
+
+def test_squeezenet_min_size_is_its_input_check():
+    squeeze = style_backbones.squeezenet()
+    side = squeeze.min_size([0])
+    assert squeeze.min_size([11]) == side and squeeze.features(tf.zeros((1, side, side, 3)), [11])
+    with pytest.raises(ValueError, match="at least"):
+        squeeze.features(tf.zeros((1, side - 1, side, 3)), [11])
+
+
+def test_images_too_small_for_the_layers_are_refused_up_front(hed):
+    def run(content_hw, style_hw=(40, 40), style_layers=(3, 25), **kwargs):
+        st.style_transfer(np.zeros((*content_hw, 3), np.uint8), np.zeros((*style_hw, 3),
+                          np.uint8), kwargs.pop("image_size", None), None, 22, 1.0,
+                          list(style_layers), [1.0] * len(style_layers), 0.0, backbone=hed,
+                          schedule=st.Schedule(num_iterations=1), **kwargs)
+
+    with pytest.raises(ValueError, match="content image is 12 px on its shorter side; "
+                                         "vgg16-hed needs at least 16 px to reach layer 25"):
+        run((12, 20))
+    with pytest.raises(ValueError, match="8 px on its shorter side at the coarsest of 2 "
+                                         "scales; vgg16-hed needs at least 16 px"):
+        run((16, 24), scales=2)
+    with pytest.raises(ValueError, match="style image is 8 px"):
+        run((64, 64), style_hw=(8, 30))
+    with pytest.raises(ValueError, match="size must be a positive number of pixels, got 0"):
+        run((64, 64), image_size=0)
+
+
 def test_layer_errors_and_mismatched_lengths(hed):
     image = tf.zeros((1, 32, 32, 3))
     with pytest.raises(ValueError, match="content_layer 31 is out of range for vgg16-hed: "

@@ -9,7 +9,7 @@ import os
 import sys
 
 from tfcs231n import bench, demo  # import TensorFlow only when a workload runs
-from tfcs231n.commands import at_least_one, caption, vis
+from tfcs231n.commands import at_least_one, caption, random_seed, vis
 from tfcs231n.commands import style as style_command
 from tfcs231n.commands import gan as gan_command
 from tfcs231n.commands import finetune as finetune_command
@@ -54,7 +54,7 @@ def build_parser():
     p = sub.add_parser("parity", help="compare every registered TF op with the reference")
     p.add_argument("--module", help="only this module's cases (default: all)")
     p.add_argument("--dtype", choices=["float64", "float32", "all"], default="all")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--json", metavar="FILE", help="also write the reports as JSON")
     p.set_defaults(run=_parity)
 

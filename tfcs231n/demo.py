@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from tfcs231n import report
+from tfcs231n.commands import random_seed
 
 # name -> module holding its demo_section, in the order of the course and of the page.
 SECTIONS = {
@@ -213,6 +214,6 @@ def add_parser(sub):
     p.add_argument("--sections", help=f"comma-separated subset of: {', '.join(SECTIONS)}")
     p.add_argument("--out", default="tfcs231n-demo", help="output directory (default: "
                    "%(default)s)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.set_defaults(run=main)
 

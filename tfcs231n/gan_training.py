@@ -93,6 +93,20 @@ def train(config=GANConfig(), data=None, strategy=None, **kwargs):
     return gan, train_gan(gan, data, config, strategy=strategy, **kwargs)
 
 
+def steps_per_epoch(config, num_images):
+    """Iterations per epoch: full batches only, capped by ``config.steps_per_epoch``.
+
+    Raises:
+        ValueError: the images do not fill one batch.
+    """
+    steps = num_images // config.batch_size
+    if config.steps_per_epoch:
+        steps = min(steps, config.steps_per_epoch)
+    if steps < 1:
+        raise ValueError(f"{num_images} images cannot fill one batch of {config.batch_size}")
+    return steps
+
+
 def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, log_dir=None,
               metrics_fn=None, show_every=None, print_every=None, verbose=1):
     """Trains a compiled `GAN` for ``config.num_epochs`` epochs.
@@ -121,11 +135,7 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
 
         data = load_digits("synthetic", seed=config.seed)[0][0]
     pixels = to_gan_input(data)
-    steps = len(pixels) // config.batch_size
-    if config.steps_per_epoch:
-        steps = min(steps, config.steps_per_epoch)
-    if steps < 1:
-        raise ValueError(f"{len(pixels)} images cannot fill one batch of {config.batch_size}")
+    steps = steps_per_epoch(config, len(pixels))
 
     out_dir = Path(out_dir) if out_dir is not None else None
     checkpointer = None

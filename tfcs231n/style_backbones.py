@@ -231,6 +231,20 @@ class Backbone:
                 raise ValueError(f"{what} {layer!r} is out of range for {self.name}: "
                                  f"indices run from 0 to {self.num_layers - 1}")
 
+    def min_size(self, layers):
+        """The shortest image side, px, whose features reach every one of `layers`."""
+        layers = tuple(int(i) for i in layers)
+        self.check_layers(layers)
+        if self.transform == "course":  # SqueezeNet runs all its layers whatever is asked
+            from tfcs231n.squeezenet import InputSizeCheck
+
+            return next(layer.min_size for layer in self.model.layers
+                        if isinstance(layer, InputSizeCheck))
+        # Each 2x2 'valid' pool halves the side (floor); one on a 1-pixel map has no output.
+        pools = sum(isinstance(self.model.get_layer(f"features_{i}"), keras.layers.MaxPooling2D)
+                    for i in range(max(layers, default=0) + 1))
+        return 2 ** pools
+
     def from_pixels(self, pixels):
         """RGB pixels in [0, 255], (N, H, W, 3) -> float32 image in variable space."""
         pixels = np.asarray(pixels, np.float32)
@@ -391,6 +405,8 @@ def load_image(source, size=None):
     """
     from PIL import Image, UnidentifiedImageError
 
+    if size is not None and (not isinstance(size, (int, np.integer)) or size < 1):
+        raise ValueError(f"size must be a positive number of pixels, got {size!r}")
     if isinstance(source, (str, os.PathLike)):
         try:
             with Image.open(source) as im:

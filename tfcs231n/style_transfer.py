@@ -370,6 +370,13 @@ def _lbfgs(losses, image, schedule, clip, record, snapshot_every=0, on_snapshot=
     return len(steps)
 
 
+def _check_size(backbone, layers, what, side, where=""):
+    need = backbone.min_size(layers)
+    if side < need:
+        raise ValueError(f"the {what} is {side} px on its shorter side{where}; {backbone.name} "
+                         f"needs at least {need} px to reach layer {max(layers)}")
+
+
 def _mask(style_mask):
     mask = np.asarray(style_mask, np.float32)
     if mask.ndim != 2:
@@ -417,8 +424,13 @@ def style_transfer(content_image, style_image, image_size, style_size, content_l
         backbone = style_backbones.get_backbone(backbone, weights)
     schedule = schedule or Schedule()
     content_px = load_image(content_image, image_size)
-    style = tf.constant(backbone.from_pixels(load_image(style_image, style_size)[None]))
+    style_px = load_image(style_image, style_size)
     h, w = content_px.shape[:2]
+    _check_size(backbone, [content_layer, *style_layers], "content image",
+                min(round(h / 2 ** (scales - 1)), round(w / 2 ** (scales - 1))),
+                f" at the coarsest of {scales} scales" if scales > 1 else "")
+    _check_size(backbone, style_layers, "style image", min(style_px.shape[:2]))
+    style = tf.constant(backbone.from_pixels(style_px[None]))
     image, history, steps, interrupted, start = None, None, 0, False, time.perf_counter()
     for k in reversed(range(scales)):
         size = (max(1, round(h / 2 ** k)), max(1, round(w / 2 ** k)))

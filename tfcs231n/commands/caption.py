@@ -3,6 +3,8 @@
 import json
 import os
 
+from tfcs231n.commands import at_least_one, random_seed
+
 
 def add_parser(sub):
     p = sub.add_parser("caption", help="train, sample and export image captioners")
@@ -11,14 +13,14 @@ def add_parser(sub):
     t = verbs.add_parser("train", help="train a captioner (checkpointed, resumable)")
     _data_arg(t)
     t.add_argument("--cell", choices=["rnn", "lstm"], default="lstm")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=100)
+    t.add_argument("--epochs", type=at_least_one, default=10)
+    t.add_argument("--batch-size", type=at_least_one, default=100)
     t.add_argument("--lr", type=float, default=5e-3)
     t.add_argument("--lr-decay", type=float, default=0.9)
-    t.add_argument("--wordvec", type=int, default=128)
-    t.add_argument("--hidden", type=int, default=256)
-    t.add_argument("--max-train", type=int, help="subsample this many training captions")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--wordvec", type=at_least_one, default=128)
+    t.add_argument("--hidden", type=at_least_one, default=256)
+    t.add_argument("--max-train", type=at_least_one, help="subsample this many training captions")
+    t.add_argument("--seed", type=random_seed, default=0)
     t.add_argument("--out", default="runs/caption", help="run directory (default: %(default)s)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
     t.set_defaults(run=train)
@@ -27,17 +29,17 @@ def add_parser(sub):
     _data_arg(s)
     s.add_argument("--model", default="runs/caption/model.keras")
     s.add_argument("--split", choices=["train", "val"], default="val")
-    s.add_argument("--num", type=int, default=8)
-    s.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--num", type=at_least_one, default=8)
+    s.add_argument("--beam", type=at_least_one, default=1, help="beam size (1: greedy)")
+    s.add_argument("--seed", type=random_seed, default=0)
     s.add_argument("--out", help="also write a PNG grid of images with their captions")
     s.set_defaults(run=sample)
 
     e = verbs.add_parser("export", help="write a SavedModel: features -> caption ids + text")
     e.add_argument("--model", default="runs/caption/model.keras")
     e.add_argument("--out", required=True)
-    e.add_argument("--beam", type=int, default=1)
-    e.add_argument("--max-length", type=int, default=16)
+    e.add_argument("--beam", type=at_least_one, default=1)
+    e.add_argument("--max-length", type=at_least_one, default=16)
     e.set_defaults(run=export)
 
     d = verbs.add_parser("download", help="download the course's COCO captioning files")

@@ -8,6 +8,8 @@ the small versions the demo and the notebooks use.
 import dataclasses
 import os
 
+from tfcs231n.commands import at_least_one, random_seed
+
 EXPERIMENTS = ("augmentation", "hotdog", "mnist")
 
 
@@ -15,12 +17,12 @@ def add_parsers(sub):
     p = sub.add_parser("augment", help="a grid of random augmentations of an image (d2l apply)")
     p.add_argument("image")
     p.add_argument("--flip", action="store_true", help="random horizontal flip")
-    p.add_argument("--crop", type=int, metavar="SIZE", help="RandomResizedCrop to SIZE")
+    p.add_argument("--crop", type=at_least_one, metavar="SIZE", help="RandomResizedCrop to SIZE")
     p.add_argument("--jitter", type=float, nargs=4, metavar=("B", "C", "S", "H"),
                    help="ColorJitter brightness contrast saturation hue")
-    p.add_argument("--rows", type=int, default=2)
-    p.add_argument("--cols", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rows", type=at_least_one, default=2)
+    p.add_argument("--cols", type=at_least_one, default=4)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("-o", "--out", default="augment.png", help="PNG to write")
     p.set_defaults(run=augment_image)
 
@@ -28,7 +30,7 @@ def add_parsers(sub):
     p.add_argument("experiment", choices=EXPERIMENTS)
     p.add_argument("--quick", action="store_true",
                    help="the demo's size: a small augmentation run (fine-tuning is full size)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("-o", "--out", default="finetune", help="directory for the curves")
     p.set_defaults(run=run_experiment)
 
@@ -37,7 +39,7 @@ def add_parsers(sub):
     c = verbs.add_parser("convert", help="torchvision resnet18 .pth -> Keras .weights.h5")
     c.add_argument("src")
     c.add_argument("dst")
-    c.add_argument("--num-classes", type=int, default=1000)
+    c.add_argument("--num-classes", type=at_least_one, default=1000)
     c.set_defaults(run=convert)
 
 

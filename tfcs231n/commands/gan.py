@@ -13,6 +13,8 @@ side by side).
 import json
 import os
 
+from tfcs231n.commands import at_least_one, random_seed
+
 MODELS = ("dcgan", "vanilla", "lsgan")
 
 
@@ -23,7 +25,7 @@ def add_parsers(sub):
 
     t = actions.add_parser("train", help="train a GAN; grids, checkpoints, metrics per epoch")
     t.add_argument("--model", choices=MODELS, default="dcgan")
-    t.add_argument("--epochs", type=int, default=10, help="epochs in total (a resumed run "
+    t.add_argument("--epochs", type=at_least_one, default=10, help="epochs in total (a resumed run "
                    "counts the earlier ones)")
     t.add_argument("--out", help="run directory (default: gan-MODEL)")
     t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
@@ -37,7 +39,7 @@ def add_parsers(sub):
     c = actions.add_parser("compare", help="train several GANs under one time budget and "
                            "compare their Fréchet distances")
     c.add_argument("--models", nargs="+", choices=MODELS, default=["dcgan", "vanilla"])
-    c.add_argument("--epochs", type=int, default=100,
+    c.add_argument("--epochs", type=at_least_one, default=100,
                    help="epoch cap per model (the time budget usually stops it first)")
     c.add_argument("--out", default="gan-compare", help="directory for the runs and the report")
     _training_options(c)
@@ -47,8 +49,8 @@ def add_parsers(sub):
     s.add_argument("--checkpoint", required=True, metavar="RUN_DIR",
                    help="a `gan train` run directory")
     s.add_argument("--out", required=True, metavar="OUT.png")
-    s.add_argument("-n", type=int, default=36, help="number of samples")
-    s.add_argument("--seed", type=int, default=0, help="noise seed")
+    s.add_argument("-n", type=at_least_one, default=36, help="number of samples")
+    s.add_argument("--seed", type=random_seed, default=0, help="noise seed")
     s.add_argument("--export", metavar="DIR", help="also export the generator as a SavedModel")
     s.set_defaults(run=sample)
 
@@ -56,17 +58,17 @@ def add_parsers(sub):
 def _training_options(p):
     p.add_argument("--data", default="synthetic", help="'synthetic' (offline digits, default), "
                    "'mnist' (downloaded if missing) or a directory with MNIST's files")
-    p.add_argument("--n-train", type=int, default=60000, metavar="N",
+    p.add_argument("--n-train", type=at_least_one, default=60000, metavar="N",
                    help="training images to use (synthetic: how many to render)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--steps-per-epoch", type=int, metavar="K", help="cap iterations per epoch")
+    p.add_argument("--batch-size", type=at_least_one, default=128)
+    p.add_argument("--steps-per-epoch", type=at_least_one, metavar="K", help="cap iterations per epoch")
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="stop after this much training time (the partial epoch is not "
                    "saved); compare: 600 unless given")
     p.add_argument("--cpu-budget", action="store_true",
                    help="count --time-budget in process CPU seconds instead of wall seconds")
-    p.add_argument("--metric-samples", type=int, default=2000, metavar="N")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--metric-samples", type=at_least_one, default=2000, metavar="N")
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -130,6 +132,7 @@ def train(args):
         if before["model"] != args.model:
             raise ValueError(f"{out} holds a {before['model']} run, not {args.model}")
     config, data = _config(args, args.model), _data(args)
+    gt.steps_per_epoch(config, len(data))  # before the metrics' classifier is trained
     metrics = None if args.no_metrics else _metrics(args)
     _write_run(out, args.model, args)
     gan, result = gt.train(config, data, out_dir=out, resume=args.resume,
@@ -162,7 +165,10 @@ def compare(args):
     if args.time_budget is None or args.time_budget <= 0:
         raise ValueError("compare needs a positive --time-budget")
     configs = [_config(args, model) for model in args.models]  # all checked before training
-    data, metrics = _data(args), _metrics(args)
+    data = _data(args)
+    for config in configs:
+        gt.steps_per_epoch(config, len(data))
+    metrics = _metrics(args)
     clock = "process CPU" if args.cpu_budget else "wall"
     rows, runs, grids = [], {}, []
     for model, config in zip(args.models, configs):
@@ -215,8 +221,6 @@ def sample(args):
     from tfcs231n.gan import deprocess_img, sample_noise
 
     run = _read_run(args.checkpoint)
-    if args.n < 1:
-        raise ValueError(f"-n must be positive, got {args.n}")
     G, state = gt.restore_generator(args.checkpoint, run["model"], run["noise_dim"])
     images = deprocess_img(G(sample_noise(args.n, run["noise_dim"], seed=(args.seed, 0)),
                              training=False)).numpy()

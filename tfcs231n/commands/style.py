@@ -8,6 +8,8 @@ OUT_snapshots/ (every --snapshot-every steps) and OUT.json (settings and losses)
 import json
 import os
 
+from tfcs231n.commands import at_least_one, at_least_zero, random_seed
+
 PRESET_ALIASES = {"course": "course-composition-vii"}
 # tfcs231n.style_presets.PRESETS' keys, listed here so `--help` need not import TensorFlow
 # (tests/test_style_cli.py checks that the two agree).
@@ -28,20 +30,20 @@ def add_parsers(sub):
                    help="feature network (default: the preset's, else vgg16-hed, offline)")
     p.add_argument("--weights", help="weights file for squeezenet (.pth, course .ckpt, "
                    ".weights.h5) or vgg19 (Keras .h5 or torchvision .pth)")
-    p.add_argument("--steps", type=int, help="iterations (default: the preset's)")
-    p.add_argument("--size", type=int, help="shorter side of the output, px")
-    p.add_argument("--style-size", type=int, help="shorter side of the style image, px")
+    p.add_argument("--steps", type=at_least_one, help="iterations (default: the preset's)")
+    p.add_argument("--size", type=at_least_one, help="shorter side of the output, px")
+    p.add_argument("--style-size", type=at_least_one, help="shorter side of the style image, px")
     p.add_argument("--init", choices=["content", "random"], help="start image")
     p.add_argument("--optimizer", choices=["adam", "lbfgs"])
-    p.add_argument("--scales", type=int, default=1, help="coarse-to-fine levels (halving)")
+    p.add_argument("--scales", type=at_least_one, default=1, help="coarse-to-fine levels (halving)")
     p.add_argument("--preserve-color", action="store_true",
                    help="keep the content's colours (luminance-only transfer)")
     p.add_argument("--mask", metavar="IMAGE", help="grayscale image: the style is matched "
                    "where it is white (stretched to the output's size)")
-    p.add_argument("--snapshot-every", type=int, default=50, metavar="K")
+    p.add_argument("--snapshot-every", type=at_least_zero, default=50, metavar="K")
     p.add_argument("--xla", action="store_true",
                    help="compile the step with XLA (slower start, often faster steps on CPU)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(run=style)
 

@@ -7,7 +7,7 @@ torchvision .pth, the course's TF checkpoint, or a converted .weights.h5; 224 px
 
 import os
 
-from tfcs231n.commands import at_least_one
+from tfcs231n.commands import at_least_one, random_seed
 
 METHODS = ("saliency", "smoothgrad", "integrated-gradients", "grad-cam")
 
@@ -35,7 +35,7 @@ def add_parsers(sub):
     p = sub.add_parser("classviz", help="class visualizations (gradient ascent) as PNGs")
     p.add_argument("classes", nargs="+", metavar="CLASS", help="class ids or names")
     p.add_argument("--iterations", type=at_least_one, default=100)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=random_seed, default=0)
     p.add_argument("--weights", default="synthetic", **common)
     p.add_argument("-o", "--out", default="classviz", help="output directory")
     p.set_defaults(run=classviz)
