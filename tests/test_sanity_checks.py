@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tfcs231n import sanity_checks as sc
+from tfcs231n.visualization import FoolingFailed
 
 
 def test_mass_inside_by_hand():
@@ -31,7 +32,7 @@ def test_fooling_report_counts_failures_and_never_targets_the_label():
     def fake_fool(x, target, model, **kw):
         calls.append(target)
         if target == 0:
-            raise RuntimeError("not fooled")
+            raise FoolingFailed(target, 2, 1, x)
         return x + 0.5, 3
 
     images, labels = np.zeros((6, 2, 2, 3)), np.array([0, 1, 2, 0, 1, 2])
@@ -39,3 +40,9 @@ def test_fooling_report_counts_failures_and_never_targets_the_label():
     assert all(t != l for t, l in zip(report["targets"], labels))
     assert report["success_rate"] == pytest.approx(1 - calls.count(0) / 6)
     assert report["mean_linf"] == pytest.approx(0.5) and set(report["steps"]) == {3}
+
+    def broken(x, target, model, **kw):
+        raise RuntimeError("a bug, not a failure to fool")
+
+    with pytest.raises(RuntimeError, match="a bug"):  # never counted as "not fooled"
+        sc.fooling_report(None, images, labels, 3, broken)

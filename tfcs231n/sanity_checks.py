@@ -11,6 +11,8 @@
 import keras
 import numpy as np
 
+from tfcs231n.visualization import FoolingFailed
+
 
 def mass_inside(maps, masks):
     """Fraction of each map's total mass inside its mask.
@@ -64,6 +66,11 @@ def randomized_copy(model, seed=0, initialise=None):
 def fooling_report(model, images, labels, num_classes, make_fooling_image, seed=0, **kwargs):
     """Tries to fool the model on every image towards a random different class.
 
+    Args:
+        make_fooling_image: ``(X, target_y, model, **kwargs) -> (X_fooling, steps)`` that
+            raises `visualization.FoolingFailed` when it runs out of steps (a failure
+            counted here); any other error propagates.
+
     Returns:
         dict with success_rate, steps (list), mean_linf and max_linf (in preprocessed
         units), targets, and the fooled images (N, H, W, C) (originals where it failed).
@@ -75,7 +82,7 @@ def fooling_report(model, images, labels, num_classes, make_fooling_image, seed=
         targets.append(target)
         try:
             x_fool, n = make_fooling_image(image[None], target, model, **kwargs)
-        except RuntimeError:
+        except FoolingFailed:
             failures += 1
             fooled.append(image)
             continue
