@@ -74,6 +74,8 @@ def test_argument_errors_name_the_argument():
         st.style_loss({0: None, 1: None}, [0, 1], [None, None], [1.0])
     with pytest.raises(ValueError, match="kind"):
         st.tv_loss(tf.zeros((1, 2, 2, 3)), 1.0, "l1")
+    with pytest.raises(ValueError, match=r"img must be \(N, H, W, C\), got shape \(4, 4, 3\)"):
+        st.tv_loss(tf.zeros((4, 4, 3)), 1.0)
     with pytest.raises(ValueError, match="reduction"):
         st.LossForm(reduction="median")
     with pytest.raises(ValueError, match="optimizer"):

@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfcs231n.visualization import (
-    _finite, _images, _labels, _number, _pick, _positive, _saliency, _score_gradient, _scores,
+    _check_ids, _finite, _images, _labels, _number, _pick, _positive, _saliency, _score_gradient,
+    _scores,
 )
 
 
@@ -46,6 +47,7 @@ def smoothgrad(X, y, model, n_samples=25, noise_level=0.15, seed=0):
     labels = _labels(y, X.shape[0])
     _positive("n_samples", n_samples)
     _number("noise_level", noise_level, minimum=0)
+    _check_ids(model, X, labels, "y")
     rng = np.random.default_rng(seed)
     spread = tf.reduce_max(X, axis=(1, 2, 3), keepdims=True) - tf.reduce_min(
         X, axis=(1, 2, 3), keepdims=True
@@ -103,6 +105,7 @@ def integrated_gradients(X, y, model, baseline=None, steps=50):
             f"got shape {tuple(baseline.shape)}"
         )
     baseline = tf.broadcast_to(baseline, X.shape)
+    _check_ids(model, X, labels, "y")
     delta = X - baseline
     gradient = tf.function(lambda x: _score_gradient(model, x, labels))
     total = tf.zeros_like(X)

@@ -149,6 +149,8 @@ def tv_loss(img, tv_weight, kind="squared_sum"):
     """
     if kind not in _TV_KINDS:
         raise ValueError(f"kind must be one of {_TV_KINDS}, got {kind!r}")
+    if len(img.shape) != 4:
+        raise ValueError(f"img must be (N, H, W, C), got shape {tuple(img.shape)}")
     dy = img[:, 1:, :, :] - img[:, :-1, :, :]  # (N, H-1, W, C)
     dx = img[:, :, 1:, :] - img[:, :, :-1, :]  # (N, H, W-1, C)
     if kind == "squared_sum":

@@ -119,14 +119,24 @@ def _pick(scores, labels, name):
     signature's input) are only known at run time, where gather itself rejects bad ids.
     """
     if not tf.is_tensor(labels):
-        num_classes = scores.shape[-1]
-        bad = (labels < 0) | (labels >= num_classes) if num_classes is not None else labels < 0
-        if bad.any():
-            raise ValueError(
-                f"{name} has class ids outside [0, {num_classes}): {labels[bad].tolist()}"
-            )
+        _in_range(labels, scores.shape[-1], name)
         labels = tf.constant(labels)
     return tf.gather(scores, labels, axis=1, batch_dims=1)  # (N,)
+
+
+def _in_range(labels, num_classes, name):
+    """NumPy class ids, checked against the number of classes (None: only against 0)."""
+    labels = np.asarray(labels).reshape(-1)
+    bad = (labels < 0) | (labels >= num_classes) if num_classes is not None else labels < 0
+    if bad.any():
+        raise ValueError(f"{name} has class ids outside [0, {num_classes}): {labels[bad].tolist()}")
+
+
+def _check_ids(model, X, labels, name):
+    """Checks class ids against the model's number of classes (one eager forward pass of
+    X[:1]) before a loop runs them through a traced function, whose error would arrive
+    wrapped in the trace's."""
+    _in_range(labels, _scores(model, X[:1]).shape[-1], name)
 
 
 def _score_gradient(model, X, labels, name="y"):
@@ -209,6 +219,7 @@ def make_fooling_image(X, target_y, model, learning_rate=1, max_iters=100):
     target_y = _class_id(target_y)
     _positive("learning_rate", learning_rate, integer=False)
     _positive("max_iters", max_iters)
+    _check_ids(model, X, target_y, "target_y")
     step = tf.function(lambda x: _fooling_update(x, target_y, model, learning_rate))
     X_fooling = X
     for i in range(max_iters + 1):
@@ -354,6 +365,7 @@ def create_class_visualization(target_y, model, image_size=224, l2_reg=1e-3, lea
 
     rng = np.random.default_rng(seed)
     X = tf.constant(((rng.random((1, height, width, mean.size)) - mean) / std), tf.float32)
+    _check_ids(model, X, target_y, "target_y")
     update = tf.function(
         lambda x: _class_visualization_update(x, model, target_y, l2_reg, learning_rate)
     )
