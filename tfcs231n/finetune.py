@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n.data import without_autotuning
+
 
 @dataclasses.dataclass
 class History:
@@ -61,7 +63,7 @@ def array_batches(images, labels, batch_size=64, shuffle=False, seed=0):
     ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int64)))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return without_autotuning(ds.batch(batch_size).prefetch(2))
 
 
 def _prepare(x, augment, training, seed=None):

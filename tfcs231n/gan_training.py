@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcs231n.checkpoints import AtomicCheckpointer
+from tfcs231n.data import without_autotuning
 from tfcs231n.gan import IMAGE_DIM, build_gan, deprocess_img, sample_noise
 
 GRID_SAMPLES = 36  # a 6 x 6 grid per epoch
@@ -239,9 +240,9 @@ def _epoch_dataset(pixels, epoch, steps, config):
         z_g = tf.random.stateless_uniform(noise_shape, [config.seed, s + 1], -1.0, 1.0)
         return real, z_d, z_g
 
-    return (tf.data.Dataset.from_tensor_slices(chosen)
-            .batch(config.batch_size, drop_remainder=True)
-            .enumerate().map(add_noise).prefetch(2))
+    return without_autotuning(tf.data.Dataset.from_tensor_slices(chosen)
+                              .batch(config.batch_size, drop_remainder=True)
+                              .enumerate().map(add_noise).prefetch(2))
 
 
 def _scalar(name, value):

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tfcs231n.data import synthetic
+from tfcs231n.data import synthetic, without_autotuning
 from tfcs231n.data.download import data_dir
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -105,7 +105,7 @@ def image_folder_dataset(root, transform=None, batch_size=32, shuffle=False, see
         return image, label
 
     ds = ds.enumerate().map(lambda i, el: load(i, *el), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE), names
+    return without_autotuning(ds.batch(batch_size).prefetch(2)), names
 
 
 # ----------------------------------------------------------------------------- synthetic
