@@ -80,7 +80,8 @@ def test_bad_inputs_give_clear_errors(images, tmp_path):
         cli.main(["style", images[0], str(tmp_path / "nowhere.jpg"), "-o", out])
     with pytest.raises(SystemExit, match="^tfcs231n style: .*skimage.data has no image"):
         cli.main(["style", "skimage:no_such_photo", images[1], "-o", out])
-    with pytest.raises(SystemExit, match="^tfcs231n style: preset .* tuned for the squeezenet backbone"):
+    with pytest.raises(SystemExit,
+                       match="^tfcs231n style: preset .* tuned for the squeezenet backbone"):
         cli.main(["style", *images, "-o", out, "--preset", "course", "--backbone", "vgg16-hed"])
     with pytest.raises(SystemExit, match="^tfcs231n style: .*needs weights"):
         cli.main(["style", *images, "-o", out, "--backbone", "vgg19"])

@@ -168,7 +168,8 @@ def bench_section(out_dir, quick=True, seed=0):
     section = report.Section(
         "bench", "Speed: TensorFlow against the PyTorch reference",
         f"Median milliseconds per step after warm-up ({'3' if quick else '20'} timed runs; "
-        f"{'quick mode: rough numbers' if quick else 'a TF and a PyTorch process per workload'}; the two frameworks take turns). Ratio = best "
+        f"{'quick mode: rough numbers' if quick else 'a TF and a PyTorch process per workload'}"
+        "; the two frameworks take turns). Ratio = best "
         f"TF / PyTorch, below 1 means TF is faster. Machine float32 matmul: {peak:.0f} GFLOP/s.")
     section.table("timings", ["workload", "variant", "median ms", "IQR ms", "GFLOP/s",
                               "note"],

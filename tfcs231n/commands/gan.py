@@ -61,7 +61,8 @@ def _training_options(p):
     p.add_argument("--n-train", type=at_least_one, default=60000, metavar="N",
                    help="training images to use (synthetic: how many to render)")
     p.add_argument("--batch-size", type=at_least_one, default=128)
-    p.add_argument("--steps-per-epoch", type=at_least_one, metavar="K", help="cap iterations per epoch")
+    p.add_argument("--steps-per-epoch", type=at_least_one, metavar="K",
+                   help="cap iterations per epoch")
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="stop after this much training time (the partial epoch is not "
                    "saved); compare: 600 unless given")

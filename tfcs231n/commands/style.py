@@ -40,7 +40,8 @@ def add_parsers(sub):
                    help="keep the content's colours (luminance-only transfer)")
     p.add_argument("--mask", metavar="IMAGE", help="grayscale image: the style is matched "
                    "where it is white (stretched to the output's size)")
-    p.add_argument("--snapshot-every", type=at_least_zero, default=50, metavar="K")
+    p.add_argument("--snapshot-every", type=at_least_zero, default=50, metavar="K",
+                   help="a snapshot PNG in OUT_snapshots/ every K steps (0: none)")
     p.add_argument("--xla", action="store_true",
                    help="compile the step with XLA (slower start, often faster steps on CPU)")
     p.add_argument("--seed", type=random_seed, default=0)
