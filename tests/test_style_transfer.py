@@ -120,6 +120,8 @@ def test_images_too_small_for_the_layers_are_refused_up_front(hed):
         run((64, 64), style_hw=(8, 30))
     with pytest.raises(ValueError, match="size must be a positive number of pixels, got 0"):
         run((64, 64), image_size=0)
+    with pytest.raises(ValueError, match="^style layer 31 is out of range"):  # named, as below
+        run((8, 8), style_layers=(3, 31))
 
 
 def test_layer_errors_and_mismatched_lengths(hed):

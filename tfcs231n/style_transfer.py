@@ -236,11 +236,7 @@ class StyleLosses:
                  style_weights, tv_weight, loss_form="course", style_mask=None):
         self.form = LOSS_FORMS[loss_form] if isinstance(loss_form, str) else loss_form
         style_layers, style_weights = tuple(style_layers), tuple(style_weights)
-        if len(style_layers) != len(style_weights):
-            raise ValueError(f"style_layers and style_weights must have the same length, got "
-                             f"{len(style_layers)} and {len(style_weights)}")
-        backbone.check_layers([content_layer], "content_layer")
-        backbone.check_layers(style_layers, "style layer")
+        _check_layer_args(backbone, content_layer, style_layers, style_weights)
         self.backbone, self.content_layer = backbone, int(content_layer)
         self.style_layers, self.style_weights = style_layers, style_weights
         self.content_weight, self.tv_weight = content_weight, tv_weight
@@ -372,6 +368,14 @@ def _lbfgs(losses, image, schedule, clip, record, snapshot_every=0, on_snapshot=
     return len(steps)
 
 
+def _check_layer_args(backbone, content_layer, style_layers, style_weights):
+    if len(style_layers) != len(style_weights):
+        raise ValueError(f"style_layers and style_weights must have the same length, got "
+                         f"{len(style_layers)} and {len(style_weights)}")
+    backbone.check_layers([content_layer], "content_layer")
+    backbone.check_layers(style_layers, "style layer")
+
+
 def _check_size(backbone, layers, what, side, where=""):
     need = backbone.min_size(layers)
     if side < need:
@@ -428,6 +432,7 @@ def style_transfer(content_image, style_image, image_size, style_size, content_l
     content_px = load_image(content_image, image_size)
     style_px = load_image(style_image, style_size)
     h, w = content_px.shape[:2]
+    _check_layer_args(backbone, content_layer, tuple(style_layers), tuple(style_weights))
     _check_size(backbone, [content_layer, *style_layers], "content image",
                 min(round(h / 2 ** (scales - 1)), round(w / 2 ** (scales - 1))),
                 f" at the coarsest of {scales} scales" if scales > 1 else "")
