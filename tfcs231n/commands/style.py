@@ -286,7 +286,7 @@ def bench_workload(size=192):
             ref.keras_adam(t_image, x.grad, state, sched.learning_rate, sched.beta_1,
                            sched.beta_2, sched.epsilon)
             t_image.clamp_(*backbone.clip)
-        return float(values["total"])
+        return float(values["total"].detach())
 
     from tfcs231n.bench import _conv_macs
 
