@@ -121,6 +121,19 @@ def test_bad_arguments_are_named():
         model.loss(np.zeros((2, 4)), np.array([[1, 9, 2], [1, 3, 2]]))
     with pytest.raises(ValueError, match="beam_size must be a positive integer, got 0"):
         model.sample(np.zeros((2, 4)), beam_size=0)
+    nan = np.zeros((2, 4))
+    nan[1, 2] = np.nan  # decoded, it would be a caption of <NULL>s, not an error
+    with pytest.raises(ValueError, match="^features has 1 NaN or infinite values"):
+        model.sample(nan)
+    with pytest.raises(ValueError, match=r"^captions has shape \(1, 3\) but expected \(N,T\) = "
+                                         r"\(2, '\?'\): N is 2 from features"):
+        model.loss(np.zeros((2, 4)), np.array([[1, 3, 2]]))
+    words = sorted(TINY_VOCAB, key=TINY_VOCAB.get)
+    for idx_to_word in (words, dict(enumerate(words))):  # the course's list, or a dict
+        assert caption_words(np.array([1, 3, 4, 2, 3]), idx_to_word) == ["cat", "dog"]
+        for bad in (7, -1):
+            with pytest.raises(ValueError, match=f"^id {bad} is not in idx_to_word \\(5 words"):
+                caption_words(np.array([3, bad]), idx_to_word)
     with pytest.raises(NotImplementedError, match="CaptioningSolver"):
         model.compile(optimizer="adam")
 

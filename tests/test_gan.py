@@ -106,6 +106,12 @@ def test_sample_noise_range_and_seeding():
     assert not np.array_equal(z, gan.sample_noise(1000, 7, seed=4).numpy())
     g1, g2 = tf.random.Generator.from_seed(5), tf.random.Generator.from_seed(5)
     np.testing.assert_array_equal(gan.sample_noise(4, 2, g1), gan.sample_noise(4, 2, g2))
+    assert gan.sample_noise(0, 3).shape == (0, 3)
+    for bad in ((-1, 4), (4, 2.5), (True, 4)):
+        with pytest.raises(ValueError, match="must be an integer >= 0"):
+            gan.sample_noise(*bad)
+    traced = tf.function(lambda x: gan.sample_noise(tf.shape(x)[0], 2, seed=(1, 2)))
+    assert traced(tf.zeros((3, 1))).shape == (3, 2)  # a tensor size is left to TF
 
 
 def test_bad_noise_dim():

@@ -115,6 +115,17 @@ def int_tensor(name, value):
     return tensor
 
 
+def finite(name, x):
+    """x, if every value is finite. Checked eagerly only: inside a traced function (a
+    SavedModel) the values are unknown. A NaN input otherwise comes out as NaN maps or,
+    worse, as plausible-looking outputs (argmax of NaN scores picks id 0)."""
+    if tf.executing_eagerly():
+        bad = int(tf.size(x)) - int(tf.math.count_nonzero(tf.math.is_finite(x)))
+        if bad:
+            raise ValueError(f"{name} has {bad} NaN or infinite values")
+    return x
+
+
 def check_ids(name, ids, upper):
     """Checks that every id lies in [0, upper).
 

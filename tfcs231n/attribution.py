@@ -18,9 +18,9 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n._checks import finite
 from tfcs231n.visualization import (
-    _check_ids, _finite, _images, _labels, _number, _pick, _positive, _saliency, _score_gradient,
-    _scores,
+    _check_ids, _images, _labels, _number, _pick, _positive, _saliency, _score_gradient, _scores,
 )
 
 
@@ -97,8 +97,8 @@ def integrated_gradients(X, y, model, baseline=None, steps=50):
     X = _images(X)
     labels = _labels(y, X.shape[0])
     _positive("steps", steps)
-    baseline = tf.zeros_like(X) if baseline is None else _finite(tf.cast(baseline, X.dtype),
-                                                                 "baseline")
+    baseline = tf.zeros_like(X) if baseline is None else finite("baseline",
+                                                                tf.cast(baseline, X.dtype))
     if tuple(baseline.shape) not in (tuple(X.shape), tuple(X.shape[1:]), (1,) + tuple(X.shape[1:])):
         raise ValueError(
             f"baseline must have the shape of X {tuple(X.shape)} or of one image, "

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcs231n import metrics
-from tfcs231n._checks import Dims, int_tensor
+from tfcs231n._checks import Dims, finite, int_tensor
 from tfcs231n.rnn_layers import (
     _lstm_recurrence, _rnn_recurrence, lstm_forward, rnn_forward, temporal_affine_forward,
     temporal_softmax_loss, word_embedding_forward,
@@ -58,7 +58,7 @@ def captioning_loss(params, features, captions, null, cell_type):
         The scalar loss, summed over time and averaged over N.
     """
     captions = int_tensor("captions", captions)
-    Dims().check("captions", captions, "N,T")
+    Dims().check("features", features, "N,D").check("captions", captions, "N,T")
     captions_in, captions_out = captions[:, :-1], captions[:, 1:]
     scores = caption_scores(params, features, captions_in, cell_type)
     return temporal_softmax_loss(scores, captions_out, captions_out != null)
@@ -183,7 +183,8 @@ class CaptioningRNN(keras.Model):
         """
         max_length = _positive_int("max_length", max_length)
         beam_size = _positive_int("beam_size", beam_size)
-        return self.decoder(max_length, beam_size)(self._features(features))
+        # NaN features would decode to a caption of id-0 words, not to an error.
+        return self.decoder(max_length, beam_size)(finite("features", self._features(features)))
 
     def decoder(self, max_length, beam_size):
         """The compiled decoder for one (max_length, beam_size): features (None, D) -> ids.
@@ -267,7 +268,12 @@ def caption_words(ids, idx_to_word):
     """The words of one caption, special tokens dropped, stopping at <END>."""
     words = []
     for i in np.asarray(ids):
-        word = idx_to_word[int(i)]
+        try:  # a list (the course's data) or a dict
+            word = idx_to_word[int(i)] if int(i) >= 0 else None
+        except (IndexError, KeyError):
+            word = None
+        if word is None:
+            raise ValueError(f"id {int(i)} is not in idx_to_word ({len(idx_to_word)} words)")
         if word == "<END>":
             break
         if word not in ("<NULL>", "<START>"):

@@ -52,6 +52,10 @@ def sample_noise(batch_size, dim, seed=None):
             stateless seed: the same pair always gives the same noise), or a
             `tf.random.Generator`.
     """
+    for name, value in (("batch_size", batch_size), ("dim", dim)):
+        if not tf.is_tensor(value) and (not isinstance(value, (int, np.integer))
+                                        or isinstance(value, bool) or value < 0):
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     shape = (batch_size, dim)
     if seed is None:
         return tf.random.uniform(shape, -1.0, 1.0)

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n._checks import finite
 from tfcs231n.squeezenet import SQUEEZENET_MEAN, SQUEEZENET_STD
 
 
@@ -53,16 +54,7 @@ def _images(X, name="X", single=False):
         raise ValueError(f"{name} must have shape (N, H, W, C), got shape {tuple(X.shape)}")
     if single and X.shape[0] != 1:
         raise ValueError(f"{name} must hold one image, shape (1, H, W, C), got {tuple(X.shape)}")
-    return _finite(X, name)
-
-
-def _finite(X, name):
-    """X, if every value is finite: a NaN pixel makes every map, score and step NaN silently."""
-    if tf.executing_eagerly():  # inside a traced function (a SavedModel) values are unknown
-        bad = int(tf.size(X)) - int(tf.math.count_nonzero(tf.math.is_finite(X)))
-        if bad:
-            raise ValueError(f"{name} has {bad} NaN or infinite values")
-    return X
+    return finite(name, X)
 
 
 def _labels(y, n, name="y"):
