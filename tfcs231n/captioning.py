@@ -267,13 +267,13 @@ def references_by_image(captions, image_idxs, idx_to_word):
 def caption_words(ids, idx_to_word):
     """The words of one caption, special tokens dropped, stopping at <END>."""
     words = []
-    for i in np.asarray(ids):
+    for i in np.asarray(ids).astype(int):
         try:  # a list (the course's data) or a dict
-            word = idx_to_word[int(i)] if int(i) >= 0 else None
+            word = idx_to_word[i] if i >= 0 else None
         except (IndexError, KeyError):
             word = None
         if word is None:
-            raise ValueError(f"id {int(i)} is not in idx_to_word ({len(idx_to_word)} words)")
+            raise ValueError(f"id {i} is not in idx_to_word ({len(idx_to_word)} words)")
         if word == "<END>":
             break
         if word not in ("<NULL>", "<START>"):

@@ -39,6 +39,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n._checks import finite
+
 CAFFE_BGR_MEAN = np.array([104.00699, 116.66877, 122.67892])  # float64: cast per dtype
 TORCH_RGB_MEAN = np.array([0.485, 0.456, 0.406])
 TORCH_RGB_STD = np.array([0.229, 0.224, 0.225])
@@ -382,10 +384,8 @@ def _to_rgb(array, what):
         alpha = array[..., 3:].astype(np.float64) / (255.0 if array.dtype == np.uint8 else 1.0)
         array = alpha * array[..., :3] + (1 - alpha) * (255.0 if array.dtype == np.uint8 else 1.0)
     if array.dtype != np.uint8:
-        array = np.asarray(array, np.float64)
-        bad = array.size - int(np.count_nonzero(np.isfinite(array)))
-        if bad:  # np.rint/astype would turn them into black pixels without a word
-            raise ValueError(f"{what} has {bad} NaN or infinite values")
+        # np.rint/astype would turn NaN into black pixels without a word
+        array = finite(what, np.asarray(array, np.float64))
         array = array * 255.0 if array.max() <= 1.0 else array
         array = np.clip(np.rint(array), 0, 255)
     return array.astype(np.uint8)

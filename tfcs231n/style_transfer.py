@@ -432,15 +432,15 @@ def style_transfer(content_image, style_image, image_size, style_size, content_l
     content_px = load_image(content_image, image_size)
     style_px = load_image(style_image, style_size)
     h, w = content_px.shape[:2]
+    sizes = [(max(1, round(h / 2 ** k)), max(1, round(w / 2 ** k)))  # coarse to fine
+             for k in reversed(range(scales))]
     _check_layer_args(backbone, content_layer, tuple(style_layers), tuple(style_weights))
-    _check_size(backbone, [content_layer, *style_layers], "content image",
-                min(round(h / 2 ** (scales - 1)), round(w / 2 ** (scales - 1))),
+    _check_size(backbone, [content_layer, *style_layers], "content image", min(sizes[0]),
                 f" at the coarsest of {scales} scales" if scales > 1 else "")
     _check_size(backbone, style_layers, "style image", min(style_px.shape[:2]))
     style = tf.constant(backbone.from_pixels(style_px[None]))
     image, history, steps, interrupted, start = None, None, 0, False, time.perf_counter()
-    for k in reversed(range(scales)):
-        size = (max(1, round(h / 2 ** k)), max(1, round(w / 2 ** k)))
+    for k, size in zip(reversed(range(scales)), sizes):
         content = tf.constant(backbone.from_pixels(
             load_image(content_px, None) if k == 0 else
             np.asarray(tf.image.resize(content_px[None], size, "bicubic")[0]))[None])
