@@ -1,4 +1,4 @@
-"""tfcs231n.augment: the random transforms' distributions, seeding, tf.data and config.
+"""tfcs231n.vision.augment: the random transforms' distributions, seeding, tf.data and config.
 
 The distributions are compared with torchref's loop-for-loop copy of torchvision's
 sampler (two-sample Kolmogorov-Smirnov) or with their exact law (binomial, chi-square);
@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from scipy import stats
 
-from tfcs231n import augment as aug
+from tfcs231n.vision import augment as aug
 from torchref import augment as ref
 
 P_MIN = 1e-4

@@ -1,4 +1,4 @@
-"""Deterministic transforms of tfcs231n.augment against torchref.augment, pixel for pixel.
+"""Deterministic transforms of tfcs231n.vision.augment against torchref.augment, pixel for pixel.
 
 torchref follows torchvision's PIL path (PIL's resize and ImageEnhance, uint8 with PIL's
 own rounding), so the TF float result, rounded to uint8, may differ by one level (PIL
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcs231n import augment as aug
+from tfcs231n.vision import augment as aug
 from tfcs231n.data.synthetic import make_scenes
 from torchref import augment as ref
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tfcs231n import bench, parity
+from tfcs231n.bench import runner as bench
+from tfcs231n.parity import engine as parity
 
 ROOT = Path(__file__).resolve().parents[1]
 

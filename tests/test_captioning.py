@@ -1,4 +1,4 @@
-"""tfcs231n.captioning and captioning_solver: the course's model, decoding, training, export."""
+"""tfcs231n.captioning.model and captioning_solver: the course's model, decoding, training, export."""
 
 import itertools
 import json
@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 import course_values as cv
-from tfcs231n import parity
-from tfcs231n.captioning import CaptioningRNN, caption_words, export_captioner
-from tfcs231n.captioning_solver import CaptioningSolver, SolverConfig
+from tfcs231n.parity import engine as parity
+from tfcs231n.captioning.model import CaptioningRNN, caption_words, export_captioner
+from tfcs231n.captioning.solver import CaptioningSolver, SolverConfig
 from tfcs231n.data import synthetic_coco
 from tfcs231n.data.coco import decode_captions, load_coco_data
 
@@ -204,8 +204,8 @@ MIRRORED = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from tfcs231n.captioning import CaptioningRNN
-    from tfcs231n.captioning_solver import CaptioningSolver
+    from tfcs231n.captioning.model import CaptioningRNN
+    from tfcs231n.captioning.solver import CaptioningSolver
     from tfcs231n.data.coco import load_coco_data
     data = load_coco_data(sys.argv[1], max_train=80, seed=0)
     out = {}

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from tfcs231n import metrics
-from tfcs231n.captioning import CaptioningRNN, caption_words, evaluate_bleu, references_by_image
-from tfcs231n.captioning_solver import CaptioningSolver
+from tfcs231n.captioning import bleu as metrics
+from tfcs231n.captioning.model import CaptioningRNN, caption_words, evaluate_bleu, references_by_image
+from tfcs231n.captioning.solver import CaptioningSolver
 from tfcs231n.data import SYNTHETIC_CAPTIONING, synthetic_coco
 from tfcs231n.data.coco import load_coco_data
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from tfcs231n import parity, parity_cases
-from tfcs231n.captioning import CaptioningRNN
+from tfcs231n.parity import engine as parity
+from tfcs231n.parity import cases as parity_cases
+from tfcs231n.captioning.model import CaptioningRNN
 from torchref import captioning as ref
 
 CASES = [(c, i) for i in range(len(parity_cases.SHAPES["captioning"]))

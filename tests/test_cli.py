@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from tfcs231n import cli, parity_cases
-from tfcs231n.commands import at_least_one, at_least_zero, random_seed
+from tfcs231n import cli
+from tfcs231n.parity import cases as parity_cases
+from tfcs231n.cli.args import at_least_one, at_least_zero, random_seed
 
 
 def test_parity_command_prints_table_and_passes(capsys, tmp_path):

@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfcs231n import demo, report
+from tfcs231n.demo import run as demo
+from tfcs231n.cli import demo as demo_cli
+from tfcs231n.demo import report
 
 IMG = re.compile(r'src="data:image/png;base64,([^"]+)"')
 
@@ -85,12 +87,12 @@ def test_a_failing_section_is_reported_and_the_others_still_run(fake_sections, t
 
 def test_the_command_exits_nonzero_when_a_section_fails(fake_sections, tmp_path, capsys):
     args = types.SimpleNamespace(sections="bad,good", out=str(tmp_path), quick=True, seed=0)
-    assert demo.main(args) == 1
+    assert demo_cli.main(args) == 1
     out = capsys.readouterr().out
     assert "[1/2] good: ok" in out and "[2/2] bad: FAILED" in out
     assert "report: " in out
     args.sections = "good"
-    assert demo.main(args) == 0
+    assert demo_cli.main(args) == 0
 
 
 def test_same_seed_same_numbers(fake_sections, tmp_path):

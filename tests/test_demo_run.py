@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tfcs231n import demo
-from tfcs231n.commands import gan as gan_command
+from tfcs231n.demo import run as demo
+from tfcs231n.cli import gan as gan_command
+from tfcs231n.demo import gan as gan_demo
 from test_demo import chromium, console_errors, embedded_images
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +75,7 @@ def test_headline_numbers_are_finite_and_say_the_sections_worked(demo_run):
     assert metrics["style"]["style_loss_reduction_percent"] > 50
     assert metrics["visualization"]["val_accuracy"] >= 0.95
     assert metrics["captioning"]["greedy_bleu4"] > 0.3
-    quick = gan_command.DEMO[True]
+    quick = gan_demo.DEMO[True]
     for model, epochs in quick["epochs"].items():  # the iterations shown are those trained
         assert metrics["gan"][f"{model}_iterations"] == epochs * quick["steps"]
     assert metrics["gan"]["dcgan_fd"] < metrics["gan"]["vanilla_fd"]

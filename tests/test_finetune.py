@@ -1,4 +1,4 @@
-"""tfcs231n.finetune: parameter groups, feature extraction, train_ch13 and the MNIST CNN.
+"""tfcs231n.vision.finetune: parameter groups, feature extraction, train_ch13 and the MNIST CNN.
 
 The demo section runs in tests/test_demo_run.py, inside the real `tfcs231n demo`."""
 
@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 import torch
 
-from tfcs231n import finetune as ft
+from tfcs231n.vision import finetune as ft
 from tfcs231n.data.download import DamagedFile
-from tfcs231n.parity import TOLERANCES, compare_arrays
+from tfcs231n.parity.engine import TOLERANCES, compare_arrays
 
 
 def _tiny(seed=0):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfcs231n import augment
+from tfcs231n.vision import augment
 from tfcs231n.data import folders, synthetic
 
 
@@ -74,8 +74,8 @@ def test_image_folder_dataset_with_transform(tmp_path):
 def test_training_loops_iterate_without_tf_data_autotuning():
     # With autotuning on, the end of a long `for batch in dataset` loop blocked for 5-8 s on
     # about half the epochs here (TF 2.21, 2 cores): 24 DCGAN epochs lost over a minute.
-    from tfcs231n import finetune
-    from tfcs231n import gan_training as gt
+    from tfcs231n.vision import finetune
+    from tfcs231n.gan import training as gt
 
     x = np.zeros((8, 4, 4, 3), np.uint8)
     config = gt.GANConfig(batch_size=4)

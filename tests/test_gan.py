@@ -8,7 +8,9 @@ import pytest
 import tensorflow as tf
 
 import course_values
-from tfcs231n import gan, gan_weights
+from tfcs231n.gan import models as gan
+from tfcs231n.gan import losses as gan_losses
+from tfcs231n.gan import weights as gan_weights
 
 
 def test_parameter_counts_match_the_course():
@@ -54,23 +56,23 @@ def test_leaky_relu_closed_form(dtype):
 def test_losses_closed_forms():
     zeros = tf.zeros((5, 1), tf.float64)
     # sigmoid(0) = 1/2: each BCE term is log 2.
-    np.testing.assert_allclose(gan.discriminator_loss(zeros, zeros), 2 * math.log(2), rtol=1e-15)
-    np.testing.assert_allclose(gan.generator_loss(zeros), math.log(2), rtol=1e-15)
+    np.testing.assert_allclose(gan_losses.discriminator_loss(zeros, zeros), 2 * math.log(2), rtol=1e-15)
+    np.testing.assert_allclose(gan_losses.generator_loss(zeros), math.log(2), rtol=1e-15)
     real = tf.constant([[1.0], [3.0]], tf.float64)
     fake = tf.constant([[-1.0], [2.0]], tf.float64)
     # 0.5 * mean((1-1)^2, (3-1)^2) + 0.5 * mean(1, 4) = 1 + 1.25
-    np.testing.assert_allclose(gan.ls_discriminator_loss(real, fake), 2.25, rtol=1e-15)
-    np.testing.assert_allclose(gan.ls_generator_loss(fake), 0.5 * (4 + 1) / 2, rtol=1e-15)
+    np.testing.assert_allclose(gan_losses.ls_discriminator_loss(real, fake), 2.25, rtol=1e-15)
+    np.testing.assert_allclose(gan_losses.ls_generator_loss(fake), 0.5 * (4 + 1) / 2, rtol=1e-15)
     s = np.array([[-3.0], [0.5], [4.0]])
     expected = np.mean(np.log1p(np.exp(-s)))  # BCE(s, 1) = log(1 + e^-s)
-    np.testing.assert_allclose(gan.generator_loss(tf.constant(s)), expected, rtol=1e-14)
+    np.testing.assert_allclose(gan_losses.generator_loss(tf.constant(s)), expected, rtol=1e-14)
 
 
 @pytest.mark.parametrize("name, loss_fn, args", [
-    ("d_loss", gan.discriminator_loss, ("logits_real", "logits_fake")),
-    ("g_loss", gan.generator_loss, ("logits_fake",)),
-    ("ls_d_loss", gan.ls_discriminator_loss, ("logits_real", "logits_fake")),
-    ("ls_g_loss", gan.ls_generator_loss, ("logits_fake",)),
+    ("d_loss", gan_losses.discriminator_loss, ("logits_real", "logits_fake")),
+    ("g_loss", gan_losses.generator_loss, ("logits_fake",)),
+    ("ls_d_loss", gan_losses.ls_discriminator_loss, ("logits_real", "logits_fake")),
+    ("ls_g_loss", gan_losses.ls_generator_loss, ("logits_fake",)),
 ])
 def test_course_published_loss_values(name, loss_fn, args):
     # The course's logits are printed to 8 decimals, so each may be off its true value by
@@ -90,8 +92,8 @@ def test_course_published_loss_values(name, loss_fn, args):
 
 def test_bce_is_stable_for_huge_logits():
     big = tf.constant([[1000.0], [-1000.0]], tf.float32)
-    d = gan.discriminator_loss(big, -big).numpy()
-    g = gan.generator_loss(big).numpy()
+    d = gan_losses.discriminator_loss(big, -big).numpy()
+    g = gan_losses.generator_loss(big).numpy()
     assert np.isfinite(d) and np.isfinite(g)
     # logits +-1000 on the right side cost 0; on the wrong side exactly |s|.
     np.testing.assert_allclose(d, (0 + 1000) / 2 + (1000 + 0) / 2, rtol=1e-6)

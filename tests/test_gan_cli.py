@@ -7,8 +7,9 @@ import pytest
 from PIL import Image
 
 from tfcs231n import cli
-from tfcs231n.commands import gan as gan_command
+from tfcs231n.cli import gan as gan_command
 
+from tfcs231n.demo import gan as gan_demo
 TINY_TRAIN = ["--model", "vanilla", "--steps-per-epoch", "2", "--batch-size", "16",
               "--n-train", "200", "--no-metrics", "--quiet"]
 
@@ -55,7 +56,7 @@ def test_cli_errors_name_the_problem(tmp_path):
 
 
 def test_compare_trains_each_model_under_the_budget(tmp_path, monkeypatch, capsys):
-    from tfcs231n import gan_metrics as gm
+    from tfcs231n.gan import metrics as gm
 
     monkeypatch.setattr(gan_command, "_classifier_config", lambda data: gm.ClassifierConfig(
         source=data, n_train=3500, n_test=500, train_images=3000, epochs=1, feature_dim=16))
@@ -90,8 +91,8 @@ def test_demo_section_quick(tmp_path, monkeypatch):
                                                          batch_size=64, feature_dim=16),
                 batch_size=32, epochs=dict(vanilla=3, lsgan=3, dcgan=2), steps=5,
                 samples=300)
-    monkeypatch.setitem(gan_command.DEMO, True, tiny)
-    section = gan_command.demo_section(tmp_path / "a", quick=True, seed=0)
+    monkeypatch.setitem(gan_demo.DEMO, True, tiny)
+    section = gan_demo.demo_section(tmp_path / "a", quick=True, seed=0)
     assert section.name == "gan"
     assert len(section.figures) == 4
     for figure in section.figures:
@@ -103,7 +104,7 @@ def test_demo_section_quick(tmp_path, monkeypatch):
     # The iterations shown are the ones trained (a run once said 600 and trained 372).
     assert [row[:2] for row in rows] == [["vanilla", 9], ["lsgan", 9], ["dcgan", 6]]
     assert "vanilla and LSGAN for 9 iterations and DCGAN for 6" in section.text
-    again = gan_command.demo_section(tmp_path / "b", quick=True, seed=0)
+    again = gan_demo.demo_section(tmp_path / "b", quick=True, seed=0)
     assert again.metrics == section.metrics
 
 

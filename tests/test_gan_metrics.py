@@ -6,8 +6,8 @@ import pytest
 import scipy.linalg
 import tensorflow as tf
 
-from tfcs231n import gan_metrics as gm
-from tfcs231n import gan_training as gt
+from tfcs231n.gan import metrics as gm
+from tfcs231n.gan import training as gt
 
 # A classifier small enough to train in a few seconds; the real one sees 20k images.
 TINY = gm.ClassifierConfig(n_train=3500, n_test=500, train_images=3000, epochs=2,

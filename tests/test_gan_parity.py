@@ -9,8 +9,12 @@ import pytest
 import tensorflow as tf
 import torch
 
-from tfcs231n import gan, gan_weights, parity, parity_cases
-from tfcs231n.parity import TOLERANCES, compare_arrays
+from tfcs231n.gan import models as gan
+from tfcs231n.gan import losses as gan_losses
+from tfcs231n.gan import weights as gan_weights
+from tfcs231n.parity import engine as parity
+from tfcs231n.parity import cases as parity_cases
+from tfcs231n.parity.engine import TOLERANCES, compare_arrays
 from torchref import gan as ref
 
 ARCHS = {
@@ -210,7 +214,7 @@ def test_one_discriminator_then_generator_step(kind, dtype, optimizer):
         torch.from_numpy(z_g), *losses_t)
 
     model = gan.GAN(D_k, G_k, noise_dim)
-    model.compile(*solvers_k, *gan.LOSSES[kind])
+    model.compile(*solvers_k, *gan_losses.LOSSES[kind])
     d_loss_k, g_loss_k = model.gan_step(tf.constant(real), tf.constant(z_d), tf.constant(z_g))
 
     rows = []
@@ -231,7 +235,7 @@ def test_one_discriminator_then_generator_step(kind, dtype, optimizer):
 
 
 def test_bench_workload_starts_both_frameworks_from_the_same_weights():
-    from tfcs231n.gan_bench import gan_workload
+    from tfcs231n.bench.gan import workload as gan_workload
 
     flops, fns = gan_workload(batch_size=16)
     assert set(fns) == {"tf-eager", "tf-function", "tf-xla", "pytorch"}

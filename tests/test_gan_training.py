@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from tfcs231n import gan_training as gt
+from tfcs231n.gan import training as gt
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,7 +66,7 @@ def test_recorded_seconds_leave_out_the_time_spent_measuring():
 
 _TRAIN_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
-    from tfcs231n import gan_training as gt
+    from tfcs231n.gan import training as gt
     data = np.random.default_rng(0).integers(0, 256, (4096, 28, 28), dtype=np.uint8)
     config = gt.GANConfig(model="vanilla", batch_size=32, num_epochs=int(sys.argv[2]),
                           noise_dim=8, steps_per_epoch=int(sys.argv[3]))
@@ -121,7 +121,7 @@ def test_export_generator_reloads_in_fresh_process(tmp_path):
                        0, 255).astype(np.uint8).reshape(5, 28, 28, 1)
     script = textwrap.dedent(f"""
         import numpy as np
-        from tfcs231n.gan_training import load_exported
+        from tfcs231n.gan.training import load_exported
         images = load_exported({str(path)!r})(np.load({str(tmp_path / 'noise.npy')!r}))
         np.save({str(tmp_path / 'images.npy')!r}, images)
     """)
@@ -149,7 +149,8 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]  # before TF initialises its devices
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from tfcs231n import gan, gan_training as gt
+    from tfcs231n.gan import models as gan
+    from tfcs231n.gan import training as gt
 
     data = np.random.default_rng(0).integers(0, 256, (256, 28, 28), dtype=np.uint8)
 
@@ -188,7 +189,7 @@ def test_mirrored_strategy_gives_the_single_device_loss_curve():
     round-off (sums that batch norm makes cancel) become full-size steps, and the summation
     order of two half-batch gradients differs from one full-batch gradient.
     """
-    from tfcs231n.parity import TOLERANCES, compare_arrays
+    from tfcs231n.parity.engine import TOLERANCES, compare_arrays
 
     env = {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], env=env, check=True,

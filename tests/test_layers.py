@@ -1,11 +1,12 @@
-"""tfcs231n.layers: the Keras layers give the functional ops' numbers and serialize."""
+"""tfcs231n.captioning.layers: the Keras layers give the functional ops' numbers and serialize."""
 
 import keras
 import numpy as np
 import pytest
 
-from tfcs231n import layers, parity
-from tfcs231n import rnn_layers as ops
+from tfcs231n.captioning import layers
+from tfcs231n.parity import engine as parity
+from tfcs231n.captioning import ops
 
 TOL64 = parity.TOLERANCES["float64"]
 

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from tfcs231n.metrics import bleu_scores, sentence_bleu
+from tfcs231n.captioning.bleu import bleu_scores, sentence_bleu
 
 CAT_REFS = ["the cat is on the mat", "there is a cat on the mat"]
 

@@ -1,4 +1,4 @@
-"""tfcs231n.parity: the engine catches what it must, and the layout adapters are right."""
+"""tfcs231n.parity.engine: the engine catches what it must, and the layout adapters are right."""
 
 import json
 
@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 import torch
 
-from tfcs231n import parity
-from tfcs231n.parity import normal
+from tfcs231n.parity import engine as parity
+from tfcs231n import interop
+from tfcs231n.parity.engine import normal
 
 
 def _tanh_ref(perturb=None):
@@ -159,10 +160,10 @@ def test_dense_adapter():
     rng = np.random.default_rng(0)
     lin = torch.nn.Linear(5, 3, dtype=torch.float64)
     x = rng.standard_normal((2, 5))
-    kernel = parity.dense_torch_to_keras(lin.weight.detach().numpy())
+    kernel = interop.dense_torch_to_keras(lin.weight.detach().numpy())
     np.testing.assert_allclose(x @ kernel + lin.bias.detach().numpy(),
                                lin(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
-    np.testing.assert_array_equal(parity.dense_keras_to_torch(kernel), lin.weight.detach().numpy())
+    np.testing.assert_array_equal(interop.dense_keras_to_torch(kernel), lin.weight.detach().numpy())
 
 
 def test_conv_and_layout_adapters():
@@ -170,9 +171,9 @@ def test_conv_and_layout_adapters():
     w = rng.standard_normal((7, 2, 3, 5))  # (out, in, kh, kw)
     x = rng.standard_normal((1, 2, 11, 13))  # NCHW
     expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w)).numpy()
-    got = tf.nn.conv2d(parity.nchw_to_nhwc(x), parity.conv_torch_to_keras(w), 1, "VALID")
-    np.testing.assert_allclose(parity.nhwc_to_nchw(got.numpy()), expected, rtol=1e-10, atol=1e-12)
-    np.testing.assert_array_equal(parity.conv_keras_to_torch(parity.conv_torch_to_keras(w)), w)
+    got = tf.nn.conv2d(interop.nchw_to_nhwc(x), interop.conv_torch_to_keras(w), 1, "VALID")
+    np.testing.assert_allclose(interop.nhwc_to_nchw(got.numpy()), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(interop.conv_keras_to_torch(interop.conv_torch_to_keras(w)), w)
 
 
 def test_conv_transpose_adapter_4x4_stride2():
@@ -185,13 +186,13 @@ def test_conv_transpose_adapter_4x4_stride2():
     layer = keras.layers.Conv2DTranspose(5, 4, strides=2, padding="same", use_bias=False,
                                          dtype="float64")
     layer.build((None, 6, 7, 3))
-    layer.kernel.assign(parity.conv_transpose_torch_to_keras(w))
-    got = parity.nhwc_to_nchw(layer(parity.nchw_to_nhwc(x)).numpy())
+    layer.kernel.assign(interop.conv_transpose_torch_to_keras(w))
+    got = interop.nhwc_to_nchw(layer(interop.nchw_to_nhwc(x)).numpy())
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_gate_reordering_between_course_torch_and_keras():
-    from tfcs231n import rnn_layers as ops
+    from tfcs231n.captioning import ops
 
     rng = np.random.default_rng(3)
     N, D, H = 2, 3, 5
@@ -201,9 +202,9 @@ def test_gate_reordering_between_course_torch_and_keras():
 
     cell = torch.nn.LSTMCell(D, H, dtype=torch.float64)
     with torch.no_grad():
-        cell.weight_ih.copy_(torch.from_numpy(parity.reorder_gates(Wx, "course", "torch").T))
-        cell.weight_hh.copy_(torch.from_numpy(parity.reorder_gates(Wh, "course", "torch").T))
-        cell.bias_ih.copy_(torch.from_numpy(parity.reorder_gates(b, "course", "torch")))
+        cell.weight_ih.copy_(torch.from_numpy(interop.reorder_gates(Wx, "course", "torch").T))
+        cell.weight_hh.copy_(torch.from_numpy(interop.reorder_gates(Wh, "course", "torch").T))
+        cell.bias_ih.copy_(torch.from_numpy(interop.reorder_gates(b, "course", "torch")))
         cell.bias_hh.zero_()
     th, tc = cell(torch.from_numpy(x), (torch.from_numpy(h), torch.from_numpy(c)))
     np.testing.assert_allclose(th.detach().numpy(), want_h, rtol=1e-12)
@@ -211,11 +212,11 @@ def test_gate_reordering_between_course_torch_and_keras():
 
     kcell = keras.layers.LSTMCell(H, unit_forget_bias=False, dtype="float64")
     kcell.build((N, D))
-    kcell.set_weights([parity.reorder_gates(w, "course", "keras") for w in (Wx, Wh, b)])
+    kcell.set_weights([interop.reorder_gates(w, "course", "keras") for w in (Wx, Wh, b)])
     kh, (_, kc) = kcell(x, [h, c])
     np.testing.assert_allclose(kh.numpy(), want_h, rtol=1e-12)
     np.testing.assert_allclose(kc.numpy(), want_c, rtol=1e-12)
-    back = parity.reorder_gates(parity.reorder_gates(Wx, "course", "torch"), "torch", "course")
+    back = interop.reorder_gates(interop.reorder_gates(Wx, "course", "torch"), "torch", "course")
     np.testing.assert_array_equal(back, Wx)
     with pytest.raises(ValueError, match="unknown gate order 'tf'"):
-        parity.reorder_gates(Wx, "course", "tf")
+        interop.reorder_gates(Wx, "course", "tf")

@@ -11,8 +11,9 @@ import pytest
 import tensorflow as tf
 import torch
 
-from tfcs231n import parity, parity_cases
-from tfcs231n.resnet import BasicBlock, ResNet18, load_torch_state_dict, resnet18_state_dict
+from tfcs231n.parity import engine as parity
+from tfcs231n.parity import cases as parity_cases
+from tfcs231n.vision.resnet import BasicBlock, ResNet18, load_torch_state_dict, resnet18_state_dict
 from torchref import resnet as ref
 
 CASES = [(c, i) for i in range(len(parity_cases.SHAPES["resnet18"]))

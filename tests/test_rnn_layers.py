@@ -1,12 +1,13 @@
-"""tfcs231n.rnn_layers: parity with torchref, the course's published values, bad input."""
+"""tfcs231n.captioning.ops: parity with torchref, the course's published values, bad input."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import course_values as cv
-from tfcs231n import parity, parity_cases
-from tfcs231n import rnn_layers as ops
+from tfcs231n.parity import engine as parity
+from tfcs231n.parity import cases as parity_cases
+from tfcs231n.captioning import ops
 
 RNN_CASES = [
     (case, i) for i in range(len(parity_cases.SHAPES["rnn"])) for case in parity_cases.cases("rnn", i)

@@ -1,6 +1,6 @@
 """The hand-written backward passes of rnn_forward / lstm_forward against plain autodiff.
 
-`tfcs231n.rnn_layers` gives the sequence ops a `tf.custom_gradient`; here their gradients
+`tfcs231n.captioning.ops` gives the sequence ops a `tf.custom_gradient`; here their gradients
 are checked against autodiff through an unrolled Python loop over the same one-step
 recurrence, in float64 to the course's relative error, wherever the op may be called:
 eagerly, inside another `tf.function` with an unknown number of time steps, with T = 1,
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcs231n import parity
-from tfcs231n import rnn_layers as ops
+from tfcs231n.parity import engine as parity
+from tfcs231n.captioning import ops
 
 GATES = {"rnn": 1, "lstm": 4}
 OPS = {"rnn": ops.rnn_forward, "lstm": ops.lstm_forward}

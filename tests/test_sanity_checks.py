@@ -1,10 +1,10 @@
-"""tfcs231n.sanity_checks: hand-checked values."""
+"""tfcs231n.visualization.sanity: hand-checked values."""
 
 import numpy as np
 import pytest
 
-from tfcs231n import sanity_checks as sc
-from tfcs231n.visualization import FoolingFailed
+from tfcs231n.visualization import sanity as sc
+from tfcs231n.visualization.saliency import FoolingFailed
 
 
 def test_mass_inside_by_hand():

@@ -1,7 +1,7 @@
 """SqueezeNet 1.1 in Keras against torchref.squeezenet (torchvision's module tree).
 
 Random He-normal weights are copied into both models, then scores and input gradients are
-compared with `tfcs231n.parity` at several image sizes, in float32 and float64.
+compared with `tfcs231n.parity.engine` at several image sizes, in float32 and float64.
 """
 
 import keras
@@ -10,9 +10,10 @@ import pytest
 import tensorflow as tf
 import torch
 
-from tfcs231n import parity
-from tfcs231n import squeezenet as sq
-from tfcs231n import squeezenet_weights as sqw
+from tfcs231n.parity import engine as parity
+from tfcs231n import interop
+from tfcs231n.visualization import squeezenet as sq
+from tfcs231n.visualization import weights as sqw
 from torchref import squeezenet as ref
 
 SEED = 231
@@ -162,7 +163,7 @@ def test_extract_features_matches_torch_feature_maps(models):
     for k, (ours, layer) in enumerate(zip(features, sq.FEATURE_LAYERS)):
         index = int(layer.split("_")[1])
         assert index == k + 1  # course feature k is torchvision features[k + 1]
-        desired = parity.nchw_to_nhwc(maps[index].numpy())
+        desired = interop.nchw_to_nhwc(maps[index].numpy())
         row = parity.compare_arrays(layer, ours.numpy(), desired, parity.TOLERANCES["float64"])
         assert row.ok, parity.format_table([parity.ParityReport("features", "float64", [row])])
 

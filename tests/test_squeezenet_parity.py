@@ -2,7 +2,8 @@
 
 import pytest
 
-from tfcs231n import parity, parity_cases
+from tfcs231n.parity import engine as parity
+from tfcs231n.parity import cases as parity_cases
 
 CASES = [(c, i) for i in range(len(parity_cases.SHAPES["squeezenet"]))
          for c in parity_cases.cases("squeezenet", i)]

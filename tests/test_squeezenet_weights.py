@@ -18,9 +18,10 @@ import pytest
 import tensorflow as tf
 import torch
 
-from tfcs231n import parity
-from tfcs231n import squeezenet as sq
-from tfcs231n import squeezenet_weights as sqw
+from tfcs231n.parity import engine as parity
+from tfcs231n import interop
+from tfcs231n.visualization import squeezenet as sq
+from tfcs231n.visualization import weights as sqw
 from tfcs231n.data.download import DownloadError
 from torchref import squeezenet as ref
 
@@ -158,7 +159,7 @@ def test_a_pth_that_is_not_a_state_dict_is_a_value_error(tmp_path):
 
 
 def _course_tf2_keys():
-    """The variable names the course's TF2 checkpoint holds (see tfcs231n.squeezenet)."""
+    """The variable names the course's TF2 checkpoint holds (see tfcs231n.visualization.squeezenet)."""
     keys = []
     for n in range(10):
         parts = [""] if n in (0, 9) else ["squeeze/", "expand1x1/", "expand3x3/"]
@@ -178,7 +179,7 @@ def _write_course_tf2(state, prefix, root=None, extra_layer=False):
             setattr(layer, part, tf.Module())
             parts.append((getattr(layer, part), f"{key}.{part}"))
         for module, prefix_ in parts:
-            module.kernel = tf.Variable(parity.conv_torch_to_keras(state[prefix_ + ".weight"]))
+            module.kernel = tf.Variable(interop.conv_torch_to_keras(state[prefix_ + ".weight"]))
             module.bias = tf.Variable(state[prefix_ + ".bias"])
         setattr(net, f"layer_with_weights-{n}", layer)
     if extra_layer:
@@ -201,7 +202,7 @@ def _write_course_tf1(state, prefix):
                                  "expand3x3": "e33"}[parts[2]]
         is_kernel = parts[-1] == "weight"
         names[scope + ("/weights" if is_kernel else "/bias")] = (
-            parity.conv_torch_to_keras(value) if is_kernel else value
+            interop.conv_torch_to_keras(value) if is_kernel else value
         )
     with tf.Graph().as_default():
         variables = {n: tf.compat.v1.Variable(v, name=n) for n, v in names.items()}

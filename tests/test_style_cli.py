@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from tfcs231n import cli
-from tfcs231n import style_presets as presets
-from tfcs231n.commands import style as style_command
+from tfcs231n.style import presets
+from tfcs231n.cli import style as style_command
 
 
 @pytest.fixture()

@@ -9,9 +9,13 @@ import torch
 from torchref import squeezenet as ref_squeezenet
 from torchref import style_transfer as ref
 
-from tfcs231n import parity, parity_cases, style_backbones
-from tfcs231n import style_transfer as st
+from tfcs231n.parity import engine as parity
+from tfcs231n import interop
+from tfcs231n.parity import cases as parity_cases
+from tfcs231n.style import backbones as style_backbones
+from tfcs231n.style import optimize as st
 
+from tfcs231n.style import losses as style_losses
 CASES = [(c, i) for i in range(len(parity_cases.SHAPES["style_transfer"]))
          for c in parity_cases.cases("style_transfer", i)]
 
@@ -43,7 +47,7 @@ def _backbones(name, dtype):
         tf_bb = style_backbones.vgg16_hed(dtype)
         model = ref.vgg_features(ref.VGG16_CFG)
         pairs = style_backbones.read_hed_weights()
-        ref.load_conv_pairs(model, [(parity.conv_keras_to_torch(k), b) for k, b in pairs])
+        ref.load_conv_pairs(model, [(interop.conv_keras_to_torch(k), b) for k, b in pairs])
         model = model.to(getattr(torch, dtype))
         return tf_bb, (lambda x, layers: ref.sequential_maps(model, x, layers)), "caffe"
     state = ref_squeezenet.random_state_dict(1000, seed=3)
@@ -70,7 +74,7 @@ def _losses(name, dtype):
     form, cl, sl, sw, tv, size = SETUPS[name]
     tf_bb, maps, transform = _backbones(name, dtype)
     content, style, start = _images(name, size, dtype)
-    tf_losses = st.StyleLosses(tf_bb, tf.constant(content), tf.constant(style), cl, 0.7, sl,
+    tf_losses = style_losses.StyleLosses(tf_bb, tf.constant(content), tf.constant(style), cl, 0.7, sl,
                                sw, tv, form)
     ref_losses = ref.StyleLosses(maps, transform, ref_nchw(content), ref_nchw(style), cl, 0.7,
                                  sl, sw, tv, *_FORMS[form])

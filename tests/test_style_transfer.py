@@ -1,14 +1,16 @@
-"""tfcs231n.style_transfer: known answers, argument errors, the schedule, the loop."""
+"""tfcs231n.style.optimize: known answers, argument errors, the schedule, the loop."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfcs231n import style_backbones
-from tfcs231n import style_presets as presets
-from tfcs231n import style_transfer as st
+from tfcs231n.style import backbones as style_backbones
+from tfcs231n.style import presets
+from tfcs231n.style import optimize as st
 
+from tfcs231n.style import losses as style_losses
+from tfcs231n.style import images as style_images
 # ----------------------------------------------------------------------------- known answers
 
 
@@ -24,11 +26,11 @@ def _checkerboard(n, h, w, c):
     ("abs_mean", 0.5 * (1.0 + 1.0)),  # pystiche's closed form for a checkerboard, halved (d2l)
 ])
 def test_tv_of_a_checkerboard(kind, expected):
-    actual = st.tv_loss(tf.constant(_checkerboard(2, 5, 7, 3)), 1.0, kind)
+    actual = style_losses.tv_loss(tf.constant(_checkerboard(2, 5, 7, 3)), 1.0, kind)
     np.testing.assert_allclose(actual.numpy(), expected, rtol=1e-12)
     # Constant images have no variation; the weight scales linearly.
-    assert st.tv_loss(tf.ones((1, 4, 4, 3), tf.float64), 1.0, kind).numpy() == 0.0
-    np.testing.assert_allclose(st.tv_loss(tf.constant(_checkerboard(2, 5, 7, 3)), 0.25,
+    assert style_losses.tv_loss(tf.ones((1, 4, 4, 3), tf.float64), 1.0, kind).numpy() == 0.0
+    np.testing.assert_allclose(style_losses.tv_loss(tf.constant(_checkerboard(2, 5, 7, 3)), 0.25,
                                           kind).numpy(), 0.25 * expected, rtol=1e-12)
 
 
@@ -37,27 +39,27 @@ def test_gram_of_a_rank_one_feature_map():
     a, b = rng.standard_normal((4, 6)), rng.standard_normal(5)
     features = (a[:, :, None] * b[None, None, :])[None]  # F[h, w, c] = a[h, w] b[c]
     expected = (a ** 2).sum() * np.outer(b, b)  # sum_hw a^2 * b b^T
-    gram = st.gram_matrix(tf.constant(features), normalize=False).numpy()[0]
+    gram = style_losses.gram_matrix(tf.constant(features), normalize=False).numpy()[0]
     np.testing.assert_allclose(gram, expected, rtol=1e-12)
     assert np.linalg.matrix_rank(gram) == 1
-    np.testing.assert_allclose(st.gram_matrix(tf.constant(features)).numpy()[0],
+    np.testing.assert_allclose(style_losses.gram_matrix(tf.constant(features)).numpy()[0],
                                expected / (4 * 6 * 5), rtol=1e-12)
-    np.testing.assert_allclose(st.gram_matrix(tf.constant(features), "hw").numpy()[0],
+    np.testing.assert_allclose(style_losses.gram_matrix(tf.constant(features), "hw").numpy()[0],
                                expected / (4 * 6), rtol=1e-12)
 
 
 def test_content_and_style_losses_closed_forms():
     x = tf.zeros((2, 3, 4, 5), tf.float64)
     # F - P = 2 everywhere: sum of squares 4 * 120, mean 4.
-    assert st.content_loss(0.5, x + 2, x).numpy() == pytest.approx(0.5 * 4 * 120)
-    assert st.content_loss(0.5, x + 2, x, "mean").numpy() == pytest.approx(0.5 * 4)
+    assert style_losses.content_loss(0.5, x + 2, x).numpy() == pytest.approx(0.5 * 4 * 120)
+    assert style_losses.content_loss(0.5, x + 2, x, "mean").numpy() == pytest.approx(0.5 * 4)
     ones = tf.ones((1, 2, 3, 4), tf.float64)
-    gram = st.gram_matrix(ones)  # all entries 6 / 24 = 0.25
+    gram = style_losses.gram_matrix(ones)  # all entries 6 / 24 = 0.25
     feats = {7: ones}
-    assert st.style_loss(feats, [7], [gram], [3.0]).numpy() == 0.0
+    assert style_losses.style_loss(feats, [7], [gram], [3.0]).numpy() == 0.0
     zero = tf.zeros_like(gram)
-    assert st.style_loss(feats, [7], [zero], [3.0]).numpy() == pytest.approx(3 * 16 * 0.25 ** 2)
-    assert st.style_loss(feats, [7], [zero], [3.0], "mean").numpy() == pytest.approx(3 * 0.0625)
+    assert style_losses.style_loss(feats, [7], [zero], [3.0]).numpy() == pytest.approx(3 * 16 * 0.25 ** 2)
+    assert style_losses.style_loss(feats, [7], [zero], [3.0], "mean").numpy() == pytest.approx(3 * 0.0625)
 
 
 # ----------------------------------------------------------------------------- errors
@@ -65,19 +67,19 @@ def test_content_and_style_losses_closed_forms():
 
 def test_argument_errors_name_the_argument():
     with pytest.raises(ValueError, match="features must be"):
-        st.gram_matrix(tf.zeros((3, 4, 5)))
+        style_losses.gram_matrix(tf.zeros((3, 4, 5)))
     with pytest.raises(ValueError, match="normalize"):
-        st.gram_matrix(tf.zeros((1, 3, 4, 5)), "hcw")
+        style_losses.gram_matrix(tf.zeros((1, 3, 4, 5)), "hcw")
     with pytest.raises(ValueError, match="content_current has shape"):
-        st.content_loss(1.0, tf.zeros((1, 2, 2, 3)), tf.zeros((1, 2, 3, 3)))
+        style_losses.content_loss(1.0, tf.zeros((1, 2, 2, 3)), tf.zeros((1, 2, 3, 3)))
     with pytest.raises(ValueError, match="lengths 2, 2 and 1"):
-        st.style_loss({0: None, 1: None}, [0, 1], [None, None], [1.0])
+        style_losses.style_loss({0: None, 1: None}, [0, 1], [None, None], [1.0])
     with pytest.raises(ValueError, match="kind"):
-        st.tv_loss(tf.zeros((1, 2, 2, 3)), 1.0, "l1")
+        style_losses.tv_loss(tf.zeros((1, 2, 2, 3)), 1.0, "l1")
     with pytest.raises(ValueError, match=r"img must be \(N, H, W, C\), got shape \(4, 4, 3\)"):
-        st.tv_loss(tf.zeros((4, 4, 3)), 1.0)
+        style_losses.tv_loss(tf.zeros((4, 4, 3)), 1.0)
     with pytest.raises(ValueError, match="reduction"):
-        st.LossForm(reduction="median")
+        style_losses.LossForm(reduction="median")
     with pytest.raises(ValueError, match="optimizer"):
         st.Schedule(optimizer="sgd")
 
@@ -128,11 +130,11 @@ def test_layer_errors_and_mismatched_lengths(hed):
     image = tf.zeros((1, 32, 32, 3))
     with pytest.raises(ValueError, match="content_layer 31 is out of range for vgg16-hed: "
                                          "indices run from 0 to 30"):
-        st.StyleLosses(hed, image, image, 31, 1.0, (1,), (1.0,), 0.0)
+        style_losses.StyleLosses(hed, image, image, 31, 1.0, (1,), (1.0,), 0.0)
     with pytest.raises(ValueError, match="style layer -1 is out of range"):
-        st.StyleLosses(hed, image, image, 3, 1.0, (1, -1), (1.0, 1.0), 0.0)
+        style_losses.StyleLosses(hed, image, image, 3, 1.0, (1, -1), (1.0, 1.0), 0.0)
     with pytest.raises(ValueError, match="same length, got 2 and 3"):
-        st.StyleLosses(hed, image, image, 3, 1.0, (1, 6), (1.0, 1.0, 1.0), 0.0)
+        style_losses.StyleLosses(hed, image, image, 3, 1.0, (1, 6), (1.0, 1.0, 1.0), 0.0)
 
 
 def test_load_image_converts_grayscale_and_rgba_and_rejects_non_images(tmp_path):
@@ -144,24 +146,24 @@ def test_load_image_converts_grayscale_and_rgba_and_rejects_non_images(tmp_path)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
     (tmp_path / "notes.png").write_text("not an image")
 
-    g = st.load_image(tmp_path / "gray.png")
+    g = style_images.load_image(tmp_path / "gray.png")
     assert g.shape == (40, 60, 3) and g.dtype == np.uint8
     np.testing.assert_array_equal(g[..., 0], gray)
     np.testing.assert_array_equal(g[..., 2], gray)
-    r = st.load_image(tmp_path / "rgba.png")
+    r = style_images.load_image(tmp_path / "rgba.png")
     assert r.shape == (30, 20, 3)
     assert tuple(r[1, 1]) == (200, 0, 0) and tuple(r[0, 0]) == (255, 255, 255)
-    assert st.load_image(tmp_path / "gray.png", size=20).shape == (20, 30, 3)  # shorter side
+    assert style_images.load_image(tmp_path / "gray.png", size=20).shape == (20, 30, 3)  # shorter side
     with pytest.raises(ValueError, match="cannot read image .*notes.png"):
-        st.load_image(tmp_path / "notes.png")
+        style_images.load_image(tmp_path / "notes.png")
     with pytest.raises(ValueError, match="cannot read image .*missing.png"):
-        st.load_image(tmp_path / "missing.png")
+        style_images.load_image(tmp_path / "missing.png")
     with pytest.raises(ValueError, match="must be"):
-        st.load_image(np.zeros((4, 4, 2)))
+        style_images.load_image(np.zeros((4, 4, 2)))
     broken = np.full((4, 4, 3), 0.5)
     broken[1, 2, 0], broken[3, 3, 1] = np.nan, np.inf  # would come out as black pixels
     with pytest.raises(ValueError, match="the image array has 2 NaN or infinite values"):
-        st.load_image(broken)
+        style_images.load_image(broken)
 
 
 @pytest.mark.parametrize("mask, message", [
@@ -237,9 +239,9 @@ def test_style_mask_takes_style_statistics_only_where_it_is_on(hed):
     content, style = (tf.constant(rng.uniform(0, 1, (1, 32, 40, 3)).astype(np.float32))
                       for _ in range(2))
     args = (hed, content, style, 27, 0.0, (1, 6), (1.0, 1.0), 0.0, "tf-tutorial")
-    off = st.StyleLosses(*args, style_mask=np.zeros((32, 40)))
-    on = st.StyleLosses(*args, style_mask=np.ones((32, 40)))
-    plain = st.StyleLosses(*args)
+    off = style_losses.StyleLosses(*args, style_mask=np.zeros((32, 40)))
+    on = style_losses.StyleLosses(*args, style_mask=np.ones((32, 40)))
+    plain = style_losses.StyleLosses(*args)
     # Masked out, the image's Grams are 0: the loss is the targets' mean square.
     expected = sum(float(tf.reduce_mean(tf.square(t))) for t in off.style_targets)
     np.testing.assert_allclose(float(off(content)["style"]), expected, rtol=1e-5)
@@ -250,7 +252,7 @@ def test_style_mask_takes_style_statistics_only_where_it_is_on(hed):
 
 def test_style_transfer_runs_and_reduces_the_style_loss(hed):
     rng = np.random.default_rng(0)
-    content = st.sample_image("chelsea")
+    content = style_images.sample_image("chelsea")
     style = (rng.uniform(0, 255, (48, 48, 3))).astype(np.uint8)
     kwargs = dict(presets.PRESETS["hed"], backbone=hed, image_size=32, style_size=32,
                   schedule=st.Schedule(0.02, 0.02, 0, 6, beta_1=0.99, epsilon=0.1))
@@ -279,10 +281,10 @@ def test_preserve_color_keeps_luminance_of_the_stylised_and_colour_of_the_conten
     rng = np.random.default_rng(1)
     stylised = rng.integers(60, 190, (8, 9, 3)).astype(np.uint8)  # stays in gamut below
     content = np.full((8, 9, 3), (140, 100, 100), np.uint8)
-    out = st.preserve_color(stylised, content).astype(np.float64)
+    out = style_images.preserve_color(stylised, content).astype(np.float64)
     luma = np.array([0.299, 0.587, 0.114])
     np.testing.assert_allclose(out @ luma, stylised @ luma, atol=0.5)  # rounding to uint8
-    np.testing.assert_array_equal(st.preserve_color(content, content), content)
+    np.testing.assert_array_equal(style_images.preserve_color(content, content), content)
 
 
 # ----------------------------------------------------------------------------- weight files
@@ -292,7 +294,7 @@ def test_vgg19_weights_read_from_keras_h5_and_torchvision_pth_alike(tmp_path):
     import h5py
     import torch
 
-    from tfcs231n.parity import conv_keras_to_torch
+    from tfcs231n.interop import conv_keras_to_torch
 
     rng = np.random.default_rng(4)
     cfg = style_backbones.VGG_CFGS["vgg19"]
@@ -343,7 +345,7 @@ def test_hed_weights_are_the_bundled_trained_vgg16_convolutions():
 
 # ----------------------------------------------------------------------------- presets
 
-COURSE_IMAGES = st.course_images_dir()
+COURSE_IMAGES = style_images.course_images_dir()
 
 
 @pytest.mark.skipif(COURSE_IMAGES is None, reason="the course's images are not on this machine")

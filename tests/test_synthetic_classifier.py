@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfcs231n import synthetic_classifier as sc
+from tfcs231n.visualization import synthetic_classifier as sc
 from tfcs231n.data.download import DamagedFile, sha256sum
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import course_values as cv
-from tfcs231n import parity
+from tfcs231n.parity import engine as parity
 from torchref import rnn_layers as rl
 from torchref.captioning import NumpyCaptioningRNN, TorchCaptioningRNN, train_step
 from torchref.gradcheck import eval_numerical_gradient, rel_error

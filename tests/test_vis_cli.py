@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from tfcs231n import cli
-from tfcs231n import squeezenet_weights as sqw
+from tfcs231n.visualization import weights as sqw
 from tfcs231n.data import synthetic
 
 
@@ -44,7 +44,7 @@ def test_saliency_writes_one_png_per_image_and_never_overwrites(scenes, tmp_path
 
 
 def test_output_names_never_collide():
-    from tfcs231n.commands.vis import _out_paths
+    from tfcs231n.cli.vis import _out_paths
 
     names = _out_paths("o", ["a/x.png", "b/x.jpg", "x-2.png", "c/x.png"])
     assert [n.split("/")[-1] for n in names] == ["x.png", "x-2.png", "x-2-2.png", "x-3.png"]
@@ -154,7 +154,7 @@ def test_counts_below_one_are_usage_errors(argv, capsys):
 
 
 def test_a_damaged_cached_classifier_is_a_message(scenes, tmp_path, monkeypatch):
-    from tfcs231n import synthetic_classifier as sc
+    from tfcs231n.visualization import synthetic_classifier as sc
 
     monkeypatch.delenv("TFCS231N_TRACEBACK", raising=False)
     monkeypatch.setenv("TFCS231N_DATA", str(tmp_path))

@@ -1,4 +1,4 @@
-"""tfcs231n.visualization against the PyTorch/NumPy reference, and known answers.
+"""tfcs231n.visualization.saliency against the PyTorch/NumPy reference, and known answers.
 
 A small conv net (conv 3x3 -> act -> conv 3x3 -> act -> global mean -> dense) is built in
 PyTorch and in Keras with the same weights; every size differs (N=2, C=3, H=6, W=8,
@@ -12,17 +12,10 @@ import tensorflow as tf
 import torch
 
 import torchref.visualization as ref
-import tfcs231n.attribution as attr
-import tfcs231n.visualization as vis
-from tfcs231n.parity import (
-    TOLERANCES,
-    ParityReport,
-    compare_arrays,
-    conv_torch_to_keras,
-    dense_torch_to_keras,
-    nchw_to_nhwc,
-    nhwc_to_nchw,
-)
+import tfcs231n.visualization.attribution as attr
+import tfcs231n.visualization.saliency as vis
+from tfcs231n.parity.engine import TOLERANCES, ParityReport, compare_arrays
+from tfcs231n.interop import conv_torch_to_keras, dense_torch_to_keras, nchw_to_nhwc, nhwc_to_nchw
 
 N, C, H, W, F1, F2, K = 2, 3, 6, 8, 5, 7, 4
 DTYPES = ["float64", "float32"]

@@ -8,7 +8,10 @@ is printed, so `pytest -s` shows it.
 import numpy as np
 import pytest
 
-from tfcs231n import attribution, sanity_checks, synthetic_classifier, visualization
+from tfcs231n.visualization import attribution
+from tfcs231n.visualization import sanity as sanity_checks
+from tfcs231n.visualization import synthetic_classifier
+from tfcs231n.visualization import saliency as visualization
 from tfcs231n.data import synthetic
 
 

@@ -7,9 +7,10 @@ import textwrap
 
 import numpy as np
 
-from tfcs231n import parity, visualization
-from tfcs231n.squeezenet import SqueezeNet, preprocess_image
-from tfcs231n.synthetic_classifier import initialise_for_training
+from tfcs231n.parity import engine as parity
+from tfcs231n.visualization import saliency as visualization
+from tfcs231n.visualization.squeezenet import SqueezeNet, preprocess_image
+from tfcs231n.visualization.synthetic_classifier import initialise_for_training
 
 RELOAD = textwrap.dedent("""
     import json, sys

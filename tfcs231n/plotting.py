@@ -80,3 +80,23 @@ def image_rows(rows, path, size=2.6):
             axes[r, c].imshow(image, cmap=cmap, interpolation="nearest")
             axes[r, c].set_title(title, fontsize=8)
     return save_figure(fig, path)
+
+
+def plot_style_losses(history, path, title="style transfer"):
+    """The content, style and TV losses per iteration on a log scale; returns `path`."""
+    fig, ax = subplots(figsize=(6, 3.5))
+    for key in ("total", "content", "style", "tv"):
+        values = np.asarray(history[key], np.float64)
+        if (values > 0).any():  # zeros (the content loss at a content start) are left out
+            ax.plot(np.where(values > 0, values, np.nan), lw=2 if key == "total" else 1.2,
+                    label=key)
+    ax.set(xlabel="iteration", ylabel="weighted loss", yscale="log", title=title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def heat(saliency_map):
+    """A map scaled to [0, 1] by its maximum (left as is when that is 0), for a heat image."""
+    m = np.asarray(saliency_map, np.float64)
+    return m / m.max() if m.max() > 0 else m

@@ -1,4 +1,4 @@
-"""Reference image augmentation: torchvision's rules in NumPy and PIL, for `tfcs231n.augment`.
+"""Reference image augmentation: torchvision's rules in NumPy and PIL, for `tfcs231n.vision.augment`.
 
 Images are uint8 (H, W, 3) NumPy arrays, as a PIL image would hold them. What follows
 torchvision's PIL path (transforms v0.2 onwards):

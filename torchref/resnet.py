@@ -1,4 +1,4 @@
-"""Reference ResNet-18 in plain PyTorch, for checking `tfcs231n.resnet`.
+"""Reference ResNet-18 in plain PyTorch, for checking `tfcs231n.vision.resnet`.
 
 The module tree (and so every state-dict key) is torchvision's `resnet18`:
 

@@ -1,4 +1,4 @@
-"""Reference SqueezeNet 1.1 in plain PyTorch, for checking `tfcs231n.squeezenet`.
+"""Reference SqueezeNet 1.1 in plain PyTorch, for checking `tfcs231n.visualization.squeezenet`.
 
 The module tree (and so every state-dict key) is torchvision's `squeezenet1_1`:
 

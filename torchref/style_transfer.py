@@ -1,7 +1,7 @@
 """Reference style-transfer losses and optimisation steps in plain PyTorch (NCHW).
 
 Written from the formulas of the course's PyTorch notebook, d2l (section 14.12) and the TF
-style-transfer tutorial, for checking `tfcs231n.style_transfer`:
+style-transfer tutorial, for checking `tfcs231n.style.optimize`:
 
     content_loss   w * sum((F - P)^2)            (or mean: d2l)
     gram_matrix    F F^T / (H W C)               (or / (H W): TF tutorial; or none)

@@ -1,0 +1,88 @@
+"""`tfcs231n bench gan`: one DCGAN training iteration, TF against the PyTorch reference.
+
+One iteration is the course's: a discriminator Adam step on 128 real and 128 generated
+images, then a generator Adam step on 128 new samples. Both frameworks start from the same
+weights (PyTorch's initialisation, copied with `tfcs231n.gan.weights.load_torch_state`) and see the
+same batch and noise.
+"""
+
+import numpy as np
+
+BATCH = 128
+
+
+def _macs(model, x):
+    """Multiply-adds per sample of every Linear / Conv2d / ConvTranspose2d in one forward."""
+    import torch
+
+    counts = []
+
+    def hook(module, inputs, out):
+        if isinstance(module, torch.nn.Linear):
+            counts.append(module.in_features * module.out_features)
+        elif isinstance(module, torch.nn.ConvTranspose2d):  # every input pixel hits k*k*out
+            k = module.kernel_size[0] * module.kernel_size[1]
+            counts.append(inputs[0][0].numel() * module.out_channels * k)
+        elif isinstance(module, torch.nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1]
+            counts.append(out[0].numel() * module.in_channels * k)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    was_training = model.training
+    model.eval()  # batch norm in training mode refuses a batch of one
+    with torch.no_grad():
+        model(x[:1])
+    model.train(was_training)
+    for h in handles:
+        h.remove()
+    return sum(counts)
+
+
+def workload(batch_size=BATCH, noise_dim=96):
+    """One DCGAN D-then-G training iteration at `batch_size`.
+
+    Returns:
+        (flops per iteration, {variant: blocking zero-argument callable}) for
+        `tfcs231n.bench.runner`; variants tf-eager, tf-function, tf-xla and pytorch.
+    """
+    import tensorflow as tf
+    import torch
+
+    from tfcs231n.gan import models as gan
+    from tfcs231n.gan import weights as gan_weights
+    from torchref import gan as ref
+
+    torch.manual_seed(0)
+    t_D, t_G = ref.dc_discriminator(), ref.dc_generator(noise_dim)
+    state_D = {k: v.detach().numpy().copy() for k, v in t_D.state_dict().items()}
+    state_G = {k: v.detach().numpy().copy() for k, v in t_G.state_dict().items()}
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (batch_size, 784)).astype(np.float32)
+    z_d, z_g = (rng.uniform(-1, 1, (batch_size, noise_dim)).astype(np.float32)
+                for _ in range(2))
+
+    def tf_variant(kind):
+        D = gan_weights.load_torch_state(gan.dc_discriminator(), state_D)
+        G = gan_weights.load_torch_state(gan.dc_generator(noise_dim), state_G)
+        model = gan.GAN(D, G, noise_dim)
+        model.compile(*gan.get_solvers())
+        args = tuple(tf.constant(a) for a in (real, z_d, z_g))
+        step = model.gan_step
+        if kind != "eager":
+            step = tf.function(step, jit_compile=kind == "xla")
+        return lambda: [float(v) for v in step(*args)]
+
+    t_D_solver, t_G_solver = ref.get_optimizer(t_D), ref.get_optimizer(t_G)
+    t_real, t_zd, t_zg = (torch.from_numpy(a) for a in (real, z_d, z_g))
+
+    def torch_step():
+        return ref.gan_step(t_D, t_G, t_D_solver, t_G_solver, t_real, t_zd, t_zg)
+
+    # Per sample: the D step runs G forward, D forward and backward on real and fake
+    # (2 x 3 forwards); the G step runs G and D forward and backward (3 forwards each,
+    # counting a backward as two forwards). FLOPs = 2 x multiply-adds.
+    g_macs = _macs(t_G, t_zd)
+    d_macs = _macs(t_D, t_real)
+    flops = 2 * batch_size * (g_macs + 6 * d_macs + 3 * g_macs + 3 * d_macs)
+    return flops, {"tf-eager": tf_variant("eager"), "tf-function": tf_variant("function"),
+                   "tf-xla": tf_variant("xla"), "pytorch": torch_step}

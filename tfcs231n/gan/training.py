@@ -1,0 +1,377 @@
+"""Training, checkpointing, sampling and export for `tfcs231n.gan.models.GAN`.
+
+`train_gan` runs epochs of `GAN.gan_step` inside ``strategy.run`` (any
+`tf.distribute.Strategy`; the default one otherwise). Everything random is a pure function
+of ``(seed, epoch, step)``: the data order per epoch and the stateless noise of every step,
+drawn for the global batch before the strategy splits it. So a run resumed from the
+checkpoint of epoch k continues exactly as if never stopped, and the same run under
+`MirroredStrategy` sees the same numbers as on one device.
+
+After every epoch: a sample grid from fixed noise (``samples-epoch-NNN.png``), the metrics
+of `metrics_fn` (Fréchet distance, inception score), and an atomic `tf.train.Checkpoint`
+(`tfcs231n._io.AtomicCheckpointer`), so a ``kill -9`` loses at most the current epoch.
+"""
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfcs231n._io import AtomicCheckpointer
+from tfcs231n.data import without_autotuning
+from tfcs231n.gan.models import GAN, IMAGE_DIM, build_gan, deprocess_img, sample_noise
+
+GRID_SAMPLES = 36  # a 6 x 6 grid per epoch
+_EPOCH_STRIDE = 1 << 20  # stateless noise seed = epoch * stride + 2 * step (+1 for G)
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig:
+    """Hyper-parameters of one run; defaults are the course's.
+
+    Attributes:
+        model: "vanilla", "lsgan" or "dcgan".
+        batch_size: global batch (split across replicas under a strategy).
+        num_epochs: epochs to train in total (a resumed run counts the earlier ones).
+        noise_dim: generator input size.
+        learning_rate, beta1: Adam settings for both networks.
+        seed: seeds weights, data order and noise.
+        steps_per_epoch: cap on iterations per epoch (None: the whole data set).
+        time_budget_s: stop (without checkpointing the partial epoch) once this many
+            seconds of training (not counting `metrics_fn`) have passed; None: no limit.
+        budget_clock: "wall" (elapsed seconds) or "cpu" (this process's CPU seconds, all
+            threads: fair between runs on a machine that others share).
+    """
+
+    model: str = "dcgan"
+    batch_size: int = 128
+    num_epochs: int = 10
+    noise_dim: int = 96
+    learning_rate: float = 1e-3
+    beta1: float = 0.5
+    seed: int = 0
+    steps_per_epoch: int | None = None
+    time_budget_s: float | None = None
+    budget_clock: str = "wall"
+
+    def __post_init__(self):
+        for name in ("batch_size", "num_epochs", "noise_dim"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be >= 1 or None, got {self.steps_per_epoch}")
+        if self.budget_clock not in ("wall", "cpu"):
+            raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
+
+
+def to_gan_input(images):
+    """uint8 (N, 28, 28[, 1]) or (N, 784) pixels -> uint8 (N, 784); floats in [0, 1] scaled."""
+    images = np.asarray(images)
+    if images.ndim < 2 or int(np.prod(images.shape[1:])) != IMAGE_DIM:
+        raise ValueError(f"images must be (N, 28, 28), (N, 28, 28, 1) or (N, 784), "
+                         f"got shape {images.shape}")
+    if images.dtype != np.uint8:
+        images = np.clip(np.rint(np.asarray(images, np.float64) * 255), 0, 255).astype(np.uint8)
+    return images.reshape(len(images), IMAGE_DIM)
+
+
+def train(config=GANConfig(), data=None, strategy=None, **kwargs):
+    """Builds the GAN of `config.model` under `strategy` and trains it; see `train_gan`.
+
+    Returns:
+        ``(gan, result)``.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        gan = build_gan(config.model, config.noise_dim, config.seed, config.learning_rate,
+                        config.beta1, synchronized=strategy.num_replicas_in_sync > 1)
+    return gan, train_gan(gan, data, config, strategy=strategy, **kwargs)
+
+
+def steps_per_epoch(config, num_images):
+    """Iterations per epoch: full batches only, capped by ``config.steps_per_epoch``.
+
+    Raises:
+        ValueError: the images do not fill one batch.
+    """
+    steps = num_images // config.batch_size
+    if config.steps_per_epoch:
+        steps = min(steps, config.steps_per_epoch)
+    if steps < 1:
+        raise ValueError(f"{num_images} images cannot fill one batch of {config.batch_size}")
+    return steps
+
+
+def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, log_dir=None,
+              metrics_fn=None, show_every=None, print_every=None, verbose=1):
+    """Trains a compiled `GAN` for ``config.num_epochs`` epochs.
+
+    Args:
+        gan: a compiled `tfcs231n.gan.models.GAN`, built under `strategy`'s scope.
+        data: training images as for `to_gan_input`; None: the offline synthetic digits.
+        config: a `GANConfig` (its `model` field is not used here).
+        out_dir: per-epoch grids and ``checkpoints/``; None writes nothing.
+        strategy: a `tf.distribute.Strategy`; None for the default (one device).
+        resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
+        log_dir: TensorBoard scalars (d_loss, g_loss per step; metrics per epoch).
+        metrics_fn: ``metrics_fn(generator) -> {name: float}``, called after every epoch.
+        show_every: keep a (16, 784) sample in ``snapshots`` every this many steps.
+        print_every: print the course's loss line every this many steps.
+        verbose: 1 shows a progress bar per epoch.
+
+    Returns:
+        dict with ``history`` (per-step d_loss/g_loss lists, per-epoch metrics),
+        ``epochs_done``, ``start_epoch`` (where a resumed run began), ``grids`` (PNG
+        paths), ``snapshots`` and ``stopped_early``.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    if data is None:
+        from tfcs231n.data.mnist import load_digits
+
+        data = load_digits("synthetic", seed=config.seed)[0][0]
+    pixels = to_gan_input(data)
+    steps = steps_per_epoch(config, len(pixels))
+
+    out_dir = Path(out_dir) if out_dir is not None else None
+    checkpointer = None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        checkpointer = AtomicCheckpointer(
+            out_dir / "checkpoints", keep=2, discriminator=gan.discriminator,
+            generator=gan.generator, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
+    history = {"d_loss": [], "g_loss": [], "epochs": []}
+    start = 0
+    if resume:
+        if checkpointer is None:
+            raise ValueError("resume=True needs out_dir (where the checkpoints are)")
+        state = checkpointer.restore_latest()
+        if state is not None:
+            start, history = state["epoch"], state["history"]
+            if verbose:
+                print(f"Resumed from epoch {start} in {out_dir / 'checkpoints'}")
+
+    step = _distributed_step(gan, strategy)
+    writer = tf.summary.create_file_writer(os.fspath(log_dir)) if log_dir else None
+    fixed = sample_noise(GRID_SAMPLES, config.noise_dim, seed=(config.seed, -1))
+    result = {"history": history, "grids": [], "snapshots": [], "stopped_early": False,
+              "start_epoch": start}
+    # Time spent in metrics_fn is not training: it counts neither against the budget nor in
+    # the seconds recorded per epoch (else a model measured more often looks slower).
+    began_wall, began_cpu = time.monotonic(), time.process_time()
+    measuring_wall = measuring_cpu = 0.0
+
+    def trained_seconds():
+        return (time.monotonic() - began_wall - measuring_wall,
+                time.process_time() - began_cpu - measuring_cpu)
+
+    iteration = start * steps
+    for epoch in range(start, config.num_epochs):
+        dataset = strategy.experimental_distribute_dataset(
+            _epoch_dataset(pixels, epoch, steps, config))
+        bar = keras.utils.Progbar(steps, stateful_metrics=["d_loss", "g_loss"]) if verbose else None
+        for i, batch in enumerate(dataset):
+            d_loss, g_loss = (float(v) for v in step(batch))
+            history["d_loss"].append(d_loss)
+            history["g_loss"].append(g_loss)
+            if writer:
+                with writer.as_default(step=iteration):
+                    _scalar("d_loss", d_loss)
+                    _scalar("g_loss", g_loss)
+            if show_every and iteration % show_every == 0:
+                result["snapshots"].append(deprocess_img(gan.generator(
+                    fixed[:16], training=False)).numpy())
+            if print_every and iteration % print_every == 0:
+                print(f"Epoch: {epoch}, Iter: {iteration}, D: {d_loss:.4}, G:{g_loss:.4}")
+            if bar:
+                bar.update(i + 1, [("d_loss", d_loss), ("g_loss", g_loss)])
+            iteration += 1
+            if (config.time_budget_s is not None and trained_seconds()[
+                    config.budget_clock == "cpu"] > config.time_budget_s):
+                result["stopped_early"] = True
+                break
+        wall, cpu = trained_seconds()
+        record = {"epoch": epoch + 1, "steps": iteration, "seconds": wall, "cpu_seconds": cpu,
+                  "partial": result["stopped_early"]}
+        if metrics_fn is not None:
+            tic_wall, tic_cpu = time.monotonic(), time.process_time()
+            record.update({k: float(v) for k, v in metrics_fn(gan.generator).items()})
+            measuring_wall += time.monotonic() - tic_wall
+            measuring_cpu += time.process_time() - tic_cpu
+        history["epochs"].append(record)
+        if writer:
+            with writer.as_default(step=epoch + 1):
+                for k, v in record.items():
+                    if k not in ("epoch", "partial"):
+                        _scalar(f"epoch/{k}", v)
+            writer.flush()
+        if out_dir is not None:
+            images = deprocess_img(gan.generator(fixed, training=False)).numpy()
+            suffix = "-partial" if result["stopped_early"] else ""
+            result["grids"].append(save_grid(
+                images, out_dir / f"samples-epoch-{epoch + 1:03d}{suffix}.png"))
+            if not result["stopped_early"]:
+                checkpointer.save(epoch + 1, {"history": history})
+        if verbose and metrics_fn is not None:
+            print("  " + ", ".join(f"{k}={v:.4g}" for k, v in record.items()
+                                   if isinstance(v, float)))
+        if result["stopped_early"]:
+            break
+    result["epochs_done"] = len([e for e in history["epochs"] if not e["partial"]])
+    return result
+
+
+def _epoch_dataset(pixels, epoch, steps, config):
+    """The global batches of one epoch: (real (B, 784) in [-1, 1], z_d, z_g)."""
+    order = np.random.default_rng([config.seed, epoch]).permutation(len(pixels))
+    chosen = pixels[order[: steps * config.batch_size]]
+    base = epoch * _EPOCH_STRIDE
+    noise_shape = (config.batch_size, config.noise_dim)
+
+    def add_noise(i, x):
+        real = tf.cast(x, tf.float32) * (2.0 / 255.0) - 1.0
+        s = base + 2 * i
+        z_d = tf.random.stateless_uniform(noise_shape, [config.seed, s], -1.0, 1.0)
+        z_g = tf.random.stateless_uniform(noise_shape, [config.seed, s + 1], -1.0, 1.0)
+        return real, z_d, z_g
+
+    return without_autotuning(tf.data.Dataset.from_tensor_slices(chosen)
+                              .batch(config.batch_size, drop_remainder=True)
+                              .enumerate().map(add_noise).prefetch(2))
+
+
+def _scalar(name, value):
+    """A TensorBoard scalar without the `tensorboard` package.
+
+    `tf.summary.scalar` lives in that package (TF raises TBNotInstalledError without it);
+    this writes the same event: a float32 tensor tagged with the "scalars" plugin.
+    """
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+        data_class=summary_pb2.DATA_CLASS_SCALAR)
+    tf.summary.write(name, tf.constant(value, tf.float32),
+                     metadata=metadata.SerializeToString())
+
+
+def _distributed_step(gan, strategy):
+    @tf.function
+    def step(batch):
+        d_loss, g_loss = strategy.run(gan.gan_step, args=batch)
+        # Each replica's loss is its local mean; equal local batches make MEAN the global one.
+        return (strategy.reduce(tf.distribute.ReduceOp.MEAN, d_loss, axis=None),
+                strategy.reduce(tf.distribute.ReduceOp.MEAN, g_loss, axis=None))
+
+    return step
+
+
+def restore_generator(out_dir, model="dcgan", noise_dim=96):
+    """The generator of the newest checkpoint under ``out_dir/checkpoints``; (G, state)."""
+    gan = build_gan(model, noise_dim)
+    checkpointer = AtomicCheckpointer(
+        Path(out_dir) / "checkpoints", discriminator=gan.discriminator,
+        generator=gan.generator, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
+    state = checkpointer.restore_latest()
+    if state is None:
+        raise FileNotFoundError(f"no checkpoint under {Path(out_dir) / 'checkpoints'}")
+    return gan.generator, state
+
+
+def save_grid(images, path, cols=None, scale=3):
+    """Images in [0, 1], (N, 784) or (N, 28, 28), as one PNG grid (atomic write); its path."""
+    from PIL import Image
+
+    images = np.asarray(images, np.float64).reshape(-1, 28, 28)
+    n = len(images)
+    cols = cols or int(np.ceil(np.sqrt(n)))
+    rows = -(-n // cols)
+    canvas = np.ones((rows * 30 + 2, cols * 30 + 2))  # 2 px white gutters
+    for k, image in enumerate(images):
+        r, c = divmod(k, cols)
+        canvas[2 + 30 * r: 30 * r + 30, 2 + 30 * c: 30 * c + 30] = image
+    pixels = np.clip(np.rint(canvas * 255), 0, 255).astype(np.uint8)
+    picture = Image.fromarray(pixels).resize((pixels.shape[1] * scale, pixels.shape[0] * scale),
+                                             Image.NEAREST)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.png")
+    picture.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def export_generator(G, path):
+    """Writes `G` as a SavedModel: signature ``serving_default`` noise -> images.
+
+    Input ``noise`` float32 (None, noise_dim); output ``images`` uint8 (None, 28, 28, 1),
+    the tanh output mapped to 0..255. Written to a temporary directory and renamed, so
+    `path` is never half a SavedModel.
+
+    Returns:
+        `path` as a Path.
+    """
+    noise_dim = int(G.input_shape[-1])
+
+    def serve(noise):
+        x = G(noise, training=False)  # (N, 784) in [-1, 1]
+        pixels = tf.clip_by_value(tf.round((x + 1.0) * 127.5), 0.0, 255.0)
+        return {"images": tf.reshape(tf.cast(pixels, tf.uint8), (-1, 28, 28, 1))}
+
+    archive = keras.export.ExportArchive()
+    archive.track(G)
+    archive.add_endpoint("serving_default", serve,
+                         input_signature=[tf.TensorSpec((None, noise_dim), tf.float32, "noise")])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=path.parent))
+    try:
+        archive.write_out(os.fspath(tmp), verbose=False)
+        if path.exists():
+            shutil.rmtree(path)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_exported(path):
+    """The serving function of an exported generator: noise (N, D) float32 -> uint8 images."""
+    loaded = tf.saved_model.load(os.fspath(path))
+    fn = loaded.signatures["serving_default"]
+    return lambda noise: fn(noise=tf.convert_to_tensor(noise, tf.float32))["images"].numpy()
+
+
+def run_a_gan(D, G, D_solver, G_solver, discriminator_loss, generator_loss, show_every=20,
+              print_every=20, batch_size=128, num_epochs=10, noise_size=96, data=None,
+              seed=0, out_dir=None):
+    """The course's training loop, as a thin wrapper over `tfcs231n.gan.training.train_gan`.
+
+    Args:
+        D, G, D_solver, G_solver, discriminator_loss, generator_loss: as in the course.
+        show_every: iterations between sample grids kept in the returned list.
+        print_every: iterations between loss lines.
+        data: uint8 (N, 28, 28) images, or None for the offline synthetic digits.
+        out_dir: where per-epoch grids and checkpoints go (None: nowhere).
+
+    Returns:
+        ``(images, final)``: sample grids (list of float arrays (16, 784) in [0, 1]) every
+        `show_every` iterations, and the final samples (16, 784) in [0, 1].
+    """
+    from tfcs231n.gan import training as gan_training
+
+    gan = GAN(D, G, noise_size, seed=seed)
+    gan.compile(D_solver, G_solver, discriminator_loss, generator_loss)
+    config = gan_training.GANConfig(batch_size=batch_size, num_epochs=num_epochs,
+                                    noise_dim=noise_size, seed=seed)
+    result = gan_training.train_gan(gan, data, config, out_dir=out_dir,
+                                    show_every=show_every, print_every=print_every,
+                                    verbose=0)  # the course prints loss lines, no bar
+    final = deprocess_img(G(sample_noise(16, noise_size, seed=(seed, 7)), training=False))
+    return result["snapshots"], final.numpy()
