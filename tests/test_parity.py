@@ -1,15 +1,13 @@
-"""tfcs231n.parity.engine: the engine catches what it must, and the layout adapters are right."""
+"""tfcs231n.parity.engine: the engine catches what it must (layout adapters: test_interop.py)."""
 
 import json
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import torch
 
 from tfcs231n.parity import engine as parity
-from tfcs231n import interop
 from tfcs231n.parity.engine import normal
 
 
@@ -151,72 +149,3 @@ def test_torch_reference_adapter():
     )
     assert report.ok, str(report)
     assert [r.tensor for r in report.rows] == ["out", "dx", "dw"]
-
-
-# --------------------------------------------------------------------------- layouts
-# Every dimension differs, so a swapped axis changes the numbers instead of passing.
-
-def test_dense_adapter():
-    rng = np.random.default_rng(0)
-    lin = torch.nn.Linear(5, 3, dtype=torch.float64)
-    x = rng.standard_normal((2, 5))
-    kernel = interop.dense_torch_to_keras(lin.weight.detach().numpy())
-    np.testing.assert_allclose(x @ kernel + lin.bias.detach().numpy(),
-                               lin(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
-    np.testing.assert_array_equal(interop.dense_keras_to_torch(kernel), lin.weight.detach().numpy())
-
-
-def test_conv_and_layout_adapters():
-    rng = np.random.default_rng(1)
-    w = rng.standard_normal((7, 2, 3, 5))  # (out, in, kh, kw)
-    x = rng.standard_normal((1, 2, 11, 13))  # NCHW
-    expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w)).numpy()
-    got = tf.nn.conv2d(interop.nchw_to_nhwc(x), interop.conv_torch_to_keras(w), 1, "VALID")
-    np.testing.assert_allclose(interop.nhwc_to_nchw(got.numpy()), expected, rtol=1e-10, atol=1e-12)
-    np.testing.assert_array_equal(interop.conv_keras_to_torch(interop.conv_torch_to_keras(w)), w)
-
-
-def test_conv_transpose_adapter_4x4_stride2():
-    # Keras 'same' equals torch padding=1 for a 4x4 stride-2 transposed convolution (DCGAN).
-    rng = np.random.default_rng(2)
-    w = rng.standard_normal((3, 5, 4, 4))  # torch ConvTranspose2d: (in, out, kh, kw)
-    x = rng.standard_normal((2, 3, 6, 7))
-    expected = torch.nn.functional.conv_transpose2d(
-        torch.from_numpy(x), torch.from_numpy(w), stride=2, padding=1).numpy()
-    layer = keras.layers.Conv2DTranspose(5, 4, strides=2, padding="same", use_bias=False,
-                                         dtype="float64")
-    layer.build((None, 6, 7, 3))
-    layer.kernel.assign(interop.conv_transpose_torch_to_keras(w))
-    got = interop.nhwc_to_nchw(layer(interop.nchw_to_nhwc(x)).numpy())
-    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
-
-
-def test_gate_reordering_between_course_torch_and_keras():
-    from tfcs231n.captioning import ops
-
-    rng = np.random.default_rng(3)
-    N, D, H = 2, 3, 5
-    x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
-    Wx, Wh, b = rng.standard_normal((D, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
-    want_h, want_c = (t.numpy() for t in ops.lstm_step_forward(x, h, c, Wx, Wh, b))
-
-    cell = torch.nn.LSTMCell(D, H, dtype=torch.float64)
-    with torch.no_grad():
-        cell.weight_ih.copy_(torch.from_numpy(interop.reorder_gates(Wx, "course", "torch").T))
-        cell.weight_hh.copy_(torch.from_numpy(interop.reorder_gates(Wh, "course", "torch").T))
-        cell.bias_ih.copy_(torch.from_numpy(interop.reorder_gates(b, "course", "torch")))
-        cell.bias_hh.zero_()
-    th, tc = cell(torch.from_numpy(x), (torch.from_numpy(h), torch.from_numpy(c)))
-    np.testing.assert_allclose(th.detach().numpy(), want_h, rtol=1e-12)
-    np.testing.assert_allclose(tc.detach().numpy(), want_c, rtol=1e-12)
-
-    kcell = keras.layers.LSTMCell(H, unit_forget_bias=False, dtype="float64")
-    kcell.build((N, D))
-    kcell.set_weights([interop.reorder_gates(w, "course", "keras") for w in (Wx, Wh, b)])
-    kh, (_, kc) = kcell(x, [h, c])
-    np.testing.assert_allclose(kh.numpy(), want_h, rtol=1e-12)
-    np.testing.assert_allclose(kc.numpy(), want_c, rtol=1e-12)
-    back = interop.reorder_gates(interop.reorder_gates(Wx, "course", "torch"), "torch", "course")
-    np.testing.assert_array_equal(back, Wx)
-    with pytest.raises(ValueError, match="unknown gate order 'tf'"):
-        interop.reorder_gates(Wx, "course", "tf")

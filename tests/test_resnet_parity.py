@@ -13,7 +13,7 @@ import torch
 
 from tfcs231n.parity import engine as parity
 from tfcs231n.parity import cases as parity_cases
-from tfcs231n.vision.resnet import BasicBlock, ResNet18, load_torch_state_dict, resnet18_state_dict
+from tfcs231n.vision.resnet import BasicBlock, ResNet18, resnet18_state_dict
 from torchref import resnet as ref
 
 CASES = [(c, i) for i in range(len(parity_cases.SHAPES["resnet18"]))
@@ -93,12 +93,14 @@ def test_state_dict_round_trip_and_new_head():
 def test_bad_state_dicts_are_rejected():
     state = ref.random_state_dict(7, 8, seed=1)
     missing = {k: v for k, v in state.items() if k != "layer2.0.bn1.running_var"}
-    with pytest.raises(ValueError, match="layer2.0.bn1.running_var"):
+    with pytest.raises(ValueError, match=r"missing layer2\.0\.bn1\.running_var"):
         ResNet18(7, 8, weights=missing)
-    with pytest.raises(ValueError, match="conv1"):
+    with pytest.raises(ValueError, match=r"misshapen conv1\.weight .*expected \(16, 3, 7, 7\)"):
         ResNet18(7, 16, weights=state)  # wrong width
-    with pytest.raises(ValueError, match="not used"):
+    with pytest.raises(ValueError, match=r"unexpected layer5\.0\.conv1\.weight"):
         ResNet18(7, 8, weights={**state, "layer5.0.conv1.weight": np.zeros(1)})
+    with pytest.raises(ValueError, match=r"misshapen fc\.weight"):  # 1000 classes insist
+        ResNet18(width=8, weights=state)
 
 
 def test_pth_file_and_keras_file_round_trip(tmp_path):
@@ -118,5 +120,5 @@ def test_arguments_are_validated():
         ResNet18(width=0)
     with pytest.raises(ValueError, match="input_shape"):
         ResNet18(input_shape=(32, 32, 1))
-    with pytest.raises(ValueError, match="state dict lacks"):
-        load_torch_state_dict(ResNet18(3, 8), {})
+    with pytest.raises(ValueError, match=r"the state dict does not fit ResNet-18: missing "):
+        ResNet18(3, 8, weights={})

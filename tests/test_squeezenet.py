@@ -13,7 +13,6 @@ import torch
 from tfcs231n.parity import engine as parity
 from tfcs231n import interop
 from tfcs231n.visualization import squeezenet as sq
-from tfcs231n.visualization import weights as sqw
 from torchref import squeezenet as ref
 
 SEED = 231
@@ -34,8 +33,7 @@ def models(state):
     """dtype -> (Keras model, torch model in eval mode), both holding `state`."""
     pairs = {}
     for dtype, torch_dtype in TORCH_DTYPES.items():
-        model = sq.SqueezeNet(dtype=dtype)
-        sqw.load_squeezenet_weights(model, state)
+        model = sq.SqueezeNet(dtype=dtype, weights=state)
         torch_model = ref.load_arrays(ref.SqueezeNet().to(torch_dtype), state).eval()
         pairs[dtype] = (model, torch_model)
     return pairs
@@ -68,11 +66,11 @@ def test_layer_output_shapes_match_torch_at_224():
 
 def test_every_torch_key_has_one_keras_weight_and_back(state, models):
     model = sq.SqueezeNet()
-    assert sorted(sqw.squeezenet_state_dict(model)) == sorted(state)
+    assert sorted(sq.squeezenet_state_dict(model)) == sorted(state)
     paths = [w.path for w in model.weights]
     assert len(paths) == len(state) == 52
     assert "features_3/squeeze/kernel" in paths and "classifier_1/bias" in paths
-    back = sqw.squeezenet_state_dict(models["float64"][0])  # Keras -> torch layout
+    back = sq.squeezenet_state_dict(models["float64"][0])  # Keras -> torch layout
     for key, value in state.items():
         np.testing.assert_array_equal(back[key], value, err_msg=key)
 

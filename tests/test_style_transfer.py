@@ -317,15 +317,15 @@ def test_vgg19_weights_read_from_keras_h5_and_torchvision_pth_alike(tmp_path):
         state[f"features.{i}.bias"] = torch.from_numpy(bias)
     torch.save(state, tmp_path / "vgg19.pth")
 
-    from_h5, transform_h5 = style_backbones.read_vgg19_weights(tmp_path / "vgg19_notop.h5")
-    from_pth, transform_pth = style_backbones.read_vgg19_weights(tmp_path / "vgg19.pth")
-    assert (transform_h5, transform_pth) == ("caffe", "torch")
-    assert indices[:6] == [0, 2, 5, 7, 10, 12] and indices[-1] == 34
-    for (k1, b1), (k2, b2), (k, b) in zip(from_h5, from_pth, pairs):
-        np.testing.assert_array_equal(k1, k)
-        np.testing.assert_array_equal(k2, k)
-        np.testing.assert_array_equal(b1, b)
+    from_h5 = style_backbones.vgg19(tmp_path / "vgg19_notop.h5")
     backbone = style_backbones.vgg19(tmp_path / "vgg19.pth")
+    assert (from_h5.transform, backbone.transform) == ("caffe", "torch")
+    assert indices[:6] == [0, 2, 5, 7, 10, 12] and indices[-1] == 34
+    for i, (k, b) in zip(indices, pairs):
+        for loaded in (from_h5, backbone):
+            kernel, bias = loaded.model.get_layer(f"features_{i}").get_weights()
+            np.testing.assert_array_equal(kernel, k)
+            np.testing.assert_array_equal(bias, b)
     assert backbone.num_layers == 37 and backbone.transform == "torch"
     maps = backbone.features(tf.zeros((1, 32, 32, 3)), (0, 5, 10, 19, 28, 25))
     assert [tuple(m.shape) for m in maps] == [(1, 32, 32, 64), (1, 16, 16, 128),

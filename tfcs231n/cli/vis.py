@@ -222,7 +222,7 @@ def train_synthetic(args):
 
 
 def convert(args):
-    from tfcs231n.visualization.weights import convert_squeezenet
+    from tfcs231n.visualization.squeezenet import convert_squeezenet
 
     print(f"wrote {convert_squeezenet(args.src, args.dst)}")
     return 0

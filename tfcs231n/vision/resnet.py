@@ -34,7 +34,7 @@ import numbers
 import keras
 import numpy as np
 
-from tfcs231n.interop import conv_torch_to_keras, dense_torch_to_keras
+from tfcs231n.interop import conv_keras_to_torch, dense_keras_to_torch, load_torch_state_dict
 
 _register = keras.saving.register_keras_serializable(package="tfcs231n")
 
@@ -128,9 +128,12 @@ def ResNet18(num_classes=NUM_CLASSES, width=WIDTH, weights=None, include_top=Tru
     Args:
         num_classes: logits of the `fc` head.
         width: channels of the first stage (64 in torchvision; stages use w, 2w, 4w, 8w).
-        weights: None (He init), a torchvision state dict (dict of arrays/tensors) or a
-            ``.pth`` file. A head of another size (or none, include_top=False) is skipped
-            and keeps its fresh init: the fine-tuning recipe. Everything else must load.
+        weights: None (He init), or a torchvision ResNet-18 state dict, as a ``.pth``/``.pt``
+            path or in memory (tensors or NumPy arrays, torch layout). With a num_classes
+            other than 1000, an `fc` of another size is skipped and keeps its fresh init
+            (the fine-tuning recipe); include_top=False ignores `fc`. Everything else must
+            load; a wrong state dict raises one ValueError naming each missing, unexpected
+            and misshapen key.
         include_top: False ends at `avgpool`: (batch, 8 * width) features.
         input_shape: (height, width, 3); None sizes allowed, at least 1 x 1... in practice
             32 x 32 and up (ImageNet weights expect 224).
@@ -164,7 +167,9 @@ def ResNet18(num_classes=NUM_CLASSES, width=WIDTH, weights=None, include_top=Tru
         x = keras.layers.Dense(num_classes, name="fc", dtype=policy)(x)
     model = keras.Model(images, x, name=name)
     if weights is not None:
-        load_torch_state_dict(model, weights)
+        head = () if num_classes == NUM_CLASSES else ("fc.weight", "fc.bias")
+        load_torch_state_dict(weights, torch_targets(model), "ResNet-18", optional=head,
+                              ignore=() if include_top else ("fc.",))
     return model
 
 
@@ -188,69 +193,27 @@ def _pairs(model):
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")  # gamma, beta, mean, variance
 
 
-def _read(weights):
-    if isinstance(weights, dict):
-        return weights
-    import torch  # only reading a .pth needs PyTorch
+def _layouts(layer):
+    """(torchvision parameter name, layout) of each of `layer.weights`, in order."""
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return [(k, "same") for k in _BN_KEYS]
+    if isinstance(layer, keras.layers.Dense):
+        return [("weight", "dense"), ("bias", "same")]
+    return [("weight", "conv")]  # convolutions have no bias
 
-    return torch.load(weights, map_location="cpu", weights_only=True)
 
+def torch_targets(model):
+    """torchvision key -> (Keras variable, layout) for every weight of a `ResNet18` model.
 
-def load_torch_state_dict(model, weights):
-    """Copies a torchvision ResNet-18 state dict (or ``.pth`` path) into `model`, in place.
-
-    Conv kernels (out, in, kh, kw) become (kh, kw, in, out); Linear (out, in) becomes
-    (in, out); BN weight/bias/running_mean/running_var become gamma/beta/moving_mean/
-    moving_variance; ``num_batches_tracked`` is ignored. A `fc` of another shape is skipped.
-
-    Raises:
-        ValueError: a key is missing, has the wrong shape, or is not used.
+    BN weight/bias/running_mean/running_var are gamma/beta/moving_mean/moving_variance;
+    ``num_batches_tracked`` has no Keras counterpart.
     """
-    state = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v)
-             for k, v in _read(weights).items()}
-    used = set()
-    for prefix, layer in _pairs(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            keys = [f"{prefix}.{k}" for k in _BN_KEYS]
-            arrays = [state.get(k) for k in keys]
-        elif isinstance(layer, keras.layers.Dense):
-            keys = [f"{prefix}.weight", f"{prefix}.bias"]
-            arrays = [state.get(keys[0]), state.get(keys[1])]
-            if arrays[0] is not None:
-                arrays[0] = dense_torch_to_keras(arrays[0])
-        else:
-            keys = [f"{prefix}.weight"]
-            arrays = [None if state.get(keys[0]) is None else conv_torch_to_keras(state[keys[0]])]
-        missing = [k for k, a in zip(keys, arrays) if a is None]
-        if missing:
-            raise ValueError(f"state dict lacks {missing} for layer {layer.name!r}")
-        expected = [tuple(w.shape) for w in layer.weights]
-        got = [a.shape for a in arrays]
-        if got != expected:
-            if prefix == "fc":  # a new head: keep its fresh init (fine-tuning)
-                used.update(keys)
-                continue
-            raise ValueError(f"{prefix}: shapes {got} do not fit Keras layer {layer.name!r} "
-                             f"{expected}")
-        layer.set_weights([a.astype(w.dtype) for a, w in zip(arrays, layer.weights)])
-        used.update(keys)
-    unused = sorted(k for k in state if k not in used and not k.endswith("num_batches_tracked")
-                    and not (k.startswith("fc.") and "fc" not in [p for p, _ in _pairs(model)]))
-    if unused:
-        raise ValueError(f"state dict keys not used by the model: {unused[:5]}"
-                         f"{' ...' if len(unused) > 5 else ''}")
-    return model
+    return {f"{prefix}.{key}": (variable, layout) for prefix, layer in _pairs(model)
+            for (key, layout), variable in zip(_layouts(layer), layer.weights)}
 
 
 def resnet18_state_dict(model):
-    """The inverse of `load_torch_state_dict`: torchvision keys -> NumPy arrays."""
-    state = {}
-    for prefix, layer in _pairs(model):
-        arrays = [np.asarray(w) for w in layer.weights]
-        if isinstance(layer, keras.layers.BatchNormalization):
-            state.update({f"{prefix}.{k}": a for k, a in zip(_BN_KEYS, arrays)})
-        elif isinstance(layer, keras.layers.Dense):
-            state[f"{prefix}.weight"], state[f"{prefix}.bias"] = arrays[0].T, arrays[1]
-        else:
-            state[f"{prefix}.weight"] = np.transpose(arrays[0], (3, 2, 0, 1))
-    return state
+    """The inverse of loading: torchvision keys -> NumPy arrays in torch layout."""
+    inverse = {"conv": conv_keras_to_torch, "dense": dense_keras_to_torch, "same": np.asarray}
+    return {key: inverse[layout](keras.ops.convert_to_numpy(variable))
+            for key, (variable, layout) in torch_targets(model).items()}

@@ -18,17 +18,19 @@ follow torchvision's module indices, so every state-dict key maps to one Keras w
     classifier_2       classifier.2         ReLU                           (13, 13, C)
     classifier_3       classifier.3         GlobalAveragePooling2D         (C,)
 
-Weights: ``features.{i}.weight`` -> ``features_{i}`` kernel, ``features.{i}.squeeze.weight``
--> the Fire layer's ``squeeze`` kernel (likewise ``expand1x1``, ``expand3x3``), and
-``classifier.1.*`` -> ``classifier_1``; torch kernels (out, in, kh, kw) become Keras
-(kh, kw, in, out). One extra layer, ``input_size_check``, sits after the input: it holds no
-weights and rejects images smaller than `MIN_INPUT_SIZE`.
+Weights (`torch_targets`): ``features.{i}.weight`` -> ``features_{i}`` kernel,
+``features.{i}.squeeze.weight`` -> the Fire layer's ``squeeze`` kernel (likewise
+``expand1x1``, ``expand3x3``), and ``classifier.1.*`` -> ``classifier_1``; torch kernels
+(out, in, kh, kw) become Keras (kh, kw, in, out). One extra layer, ``input_size_check``,
+sits after the input: it holds no weights and rejects images smaller than `MIN_INPUT_SIZE`.
 
 The model outputs unnormalised class scores (N, C), as the course's SqueezeNet does. Unlike
 the course's TF port, which max-pools with 'VALID' (floor) windows and averages a fixed
 13x13 map, pooling here matches PyTorch at every input size, not only at 224x224.
 
-Reading, converting and downloading weights: `tfcs231n.visualization.weights`.
+Loading and converting weights: `SqueezeNet(weights=...)`, `convert_squeezenet`; PyTorch
+state dicts go through `tfcs231n.interop.load_torch_state_dict`. The course's checkpoints
+and downloads: `tfcs231n.visualization.weights`.
 
 Example:
     >>> model = SqueezeNet(weights=download_squeezenet())   # torchvision's ImageNet weights
@@ -37,11 +39,17 @@ Example:
 """
 
 import numbers
+import warnings
 import weakref
+from collections.abc import Mapping
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfcs231n.interop import conv_keras_to_torch, load_torch_state_dict, read_torch_state_dict
+from tfcs231n.visualization.weights import read_course_checkpoint
 
 _register = keras.saving.register_keras_serializable(package="tfcs231n")
 
@@ -254,12 +262,15 @@ def SqueezeNet(num_classes=NUM_CLASSES, weights=None, dropout=0.5, input_shape=(
 
     Args:
         num_classes: size of the score vector.
-        weights: None (random init), or a path to a torchvision state dict (``.pth``), the
-            course's TF checkpoint (the ``squeezenet.ckpt`` prefix) or a ``.weights.h5``
-            written by this package (`convert_squeezenet`, or ``model.save_weights``), or a
-            state dict itself (see `load_squeezenet_weights`). With
-            a num_classes other than 1000, a classifier of another size in the file is
-            skipped and keeps its fresh init (fine-tuning); every other weight must load.
+        weights: None (random init); a torchvision state dict, whole
+            (``model.state_dict()``) or features-only (``model.features.state_dict()``, the
+            classifier then keeps its init), as a ``.pth``/``.pt`` path or in memory
+            (tensors or NumPy arrays, torch layout); the course's TF checkpoint (the
+            ``squeezenet.ckpt`` prefix, its ``.index`` or folder); or a ``.weights.h5``
+            written by this package (`convert_squeezenet`, ``model.save_weights``). With a
+            num_classes other than 1000, a classifier of another size is skipped and keeps
+            its fresh init (fine-tuning); every other weight must load. A wrong file raises
+            one ValueError naming each missing, unexpected and misshapen key.
         dropout: drop rate before the classifier (training only, as in torchvision).
         input_shape: (height, width, 3); sizes may be None. At least `MIN_INPUT_SIZE`.
         name: the model's name.
@@ -301,10 +312,120 @@ def SqueezeNet(num_classes=NUM_CLASSES, weights=None, dropout=0.5, input_shape=(
     scores = keras.layers.GlobalAveragePooling2D(name="classifier_3", **layer)(x)
     model = keras.Model(images, scores, name=name)
     if weights is not None:
-        from tfcs231n.visualization.weights import load_squeezenet_weights  # reads files; imports
-
-        load_squeezenet_weights(model, weights)
+        _load_weights(model, weights)
     return model
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def _convs(model):
+    """torchvision key prefix -> Keras Conv2D, for every convolution of `model`."""
+    convs = {"features.0": model.get_layer("features_0")}
+    for index in FIRE_PLANES:
+        fire = model.get_layer(f"features_{index}")
+        for part in ("squeeze", "expand1x1", "expand3x3"):
+            convs[f"features.{index}.{part}"] = getattr(fire, part)
+    convs["classifier.1"] = model.get_layer("classifier_1")
+    return convs
+
+
+def torch_targets(model):
+    """torchvision key -> (Keras variable, layout) for every weight of a `SqueezeNet` model."""
+    targets = {}
+    for prefix, conv in _convs(model).items():
+        targets[f"{prefix}.weight"] = (conv.kernel, "conv")
+        targets[f"{prefix}.bias"] = (conv.bias, "same")
+    return targets
+
+
+def squeezenet_state_dict(model):
+    """A `SqueezeNet` model's weights under torchvision's keys, in torch layout (NumPy).
+
+    The inverse of loading: ``torch_model.load_state_dict({k: torch.from_numpy(v) ...})``
+    takes the result, e.g. to move a model fine-tuned here back to PyTorch.
+    """
+    state = {}
+    for prefix, conv in _convs(model).items():
+        state[f"{prefix}.weight"] = conv_keras_to_torch(keras.ops.convert_to_numpy(conv.kernel))
+        state[f"{prefix}.bias"] = keras.ops.convert_to_numpy(conv.bias)
+    return state
+
+
+def _read_keras_h5(path):
+    """Loads a `.weights.h5` through Keras into a fresh model of the file's class count."""
+    import h5py
+
+    classes = NUM_CLASSES
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:  # h5py's message does not name the file
+        raise ValueError(f"{path} is not a SqueezeNet 1.1 .weights.h5: not an HDF5 file "
+                         f"({e})") from e
+    with f:
+        # The only top-level 1x1 kernel reading 512 channels is the classifier's (Fire
+        # kernels sit one level deeper, under their sublayer).
+        for group in f.get("layers", {}).values():
+            kernel = group.get("vars/0") if isinstance(group, h5py.Group) else None
+            if kernel is not None and kernel.ndim == 4 and kernel.shape[:3] == (1, 1, 512):
+                classes = kernel.shape[3]
+    donor = SqueezeNet(classes, dtype="float32")
+    try:
+        with warnings.catch_warnings():
+            # Keras only warns when it skips part of a file; a partial load must not pass.
+            warnings.filterwarnings("error", category=UserWarning, module=r"keras\.")
+            donor.load_weights(path)
+    except Exception as e:  # ValueError, KeyError or the warning, in Keras's own words
+        raise ValueError(f"{path} is not a SqueezeNet 1.1 .weights.h5: {e}") from e
+    return squeezenet_state_dict(donor)
+
+
+def read_squeezenet_weights(path):
+    """Reads any supported weights file into ``{torchvision key: array in torch layout}``.
+
+    `.pth`/`.pt`: torchvision state dict (needs torch); `.h5`: a `.weights.h5` of this
+    package; anything else: a course TF checkpoint (prefix, `.index` file, or its folder).
+    """
+    name = Path(path).name.lower()
+    if name.endswith((".pth", ".pt")):
+        return read_torch_state_dict(path)
+    if name.endswith(".h5"):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no such weights file: {path}")
+        return _read_keras_h5(path)
+    return read_course_checkpoint(path)
+
+
+def _load_weights(model, weights):
+    """Loads any supported `weights` (see `SqueezeNet`) into `model`, checking them first."""
+    name = None
+    if not isinstance(weights, Mapping):
+        weights, name = read_squeezenet_weights(weights), str(weights)
+    # Another class count than ImageNet's: a head of another size keeps its fresh init.
+    head = () if model.get_layer("classifier_1").filters == NUM_CLASSES else (
+        "classifier.1.weight", "classifier.1.bias")
+    load_torch_state_dict(weights, torch_targets(model), "SqueezeNet 1.1", name=name,
+                          optional=head)
+
+
+def convert_squeezenet(src, dst):
+    """Converts any supported weights file to a Keras `.weights.h5` (no torch needed to read it).
+
+    The class count is taken from the source, so a fine-tuned classifier converts too.
+
+    Returns:
+        `dst` as a Path.
+    """
+    dst = Path(dst)
+    if not dst.name.endswith(".weights.h5"):
+        raise ValueError(f"dst must end in .weights.h5 (Keras's rule), got {dst}")
+    state = read_squeezenet_weights(src)
+    classes = np.shape(state.get("classifier.1.bias", np.empty(NUM_CLASSES)))[0]
+    model = SqueezeNet(classes, dtype="float32")
+    load_torch_state_dict(state, torch_targets(model), "SqueezeNet 1.1", name=str(src))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(str(dst))
+    return dst
 
 
 _FEATURE_MODELS = weakref.WeakKeyDictionary()  # model -> its 12-output feature model

@@ -1,151 +1,19 @@
-"""SqueezeNet 1.1 weights: torchvision state dicts, the course's TF checkpoints, .weights.h5.
+"""SqueezeNet 1.1 weight files that need more than `tfcs231n.interop`: the course's TF
+checkpoints, and downloading published weights.
 
-Every reader returns a "state": torchvision key -> NumPy array in torch layout; one function
-(`_assign`) checks it against a `tfcs231n.visualization.squeezenet.SqueezeNet` and copies it in. The
-layer-name mapping is documented in `tfcs231n.visualization.squeezenet`.
+`read_course_checkpoint` returns a "state": torchvision key -> NumPy array in torch layout,
+which `tfcs231n.visualization.squeezenet.SqueezeNet(weights=...)` checks and loads through
+`tfcs231n.interop.load_torch_state_dict`. This module reads files only; it does not build
+models (the architecture module imports it, not the other way round).
 """
 
 import dataclasses
-import pickle
-import warnings
-from collections.abc import Mapping
 from pathlib import Path
 
-import h5py
-import keras
-import numpy as np
 import tensorflow as tf
 
 from tfcs231n.data.download import DownloadError, data_dir, download, extract_zip, sha256sum
-from tfcs231n.interop import conv_keras_to_torch, conv_torch_to_keras
-from tfcs231n.visualization.squeezenet import FIRE_PLANES, NUM_CLASSES, SqueezeNet
-
-# Every reader returns a "state": torchvision key -> NumPy array in torch layout. One
-# function (`_assign`) then checks it against the model and copies it in.
-
-
-def _conv_layers(model):
-    """torchvision key prefix -> (Keras conv layer, its label) for every convolution."""
-    convs = {"features.0": (model.get_layer("features_0"), "features_0")}
-    for index in FIRE_PLANES:
-        fire = model.get_layer(f"features_{index}")
-        for part in ("squeeze", "expand1x1", "expand3x3"):
-            convs[f"features.{index}.{part}"] = (getattr(fire, part), f"features_{index}/{part}")
-    convs["classifier.1"] = (model.get_layer("classifier_1"), "classifier_1")
-    return convs
-
-
-def squeezenet_state_dict(model):
-    """A `SqueezeNet` model's weights under torchvision's keys, in torch layout (NumPy).
-
-    The inverse of loading: ``torch_model.load_state_dict({k: torch.from_numpy(v) ...})``
-    takes the result, e.g. to move a model fine-tuned here back to PyTorch.
-    """
-    state = {}
-    for prefix, (conv, _) in _conv_layers(model).items():
-        state[f"{prefix}.weight"] = conv_keras_to_torch(keras.ops.convert_to_numpy(conv.kernel))
-        state[f"{prefix}.bias"] = keras.ops.convert_to_numpy(conv.bias)
-    return state
-
-
-def _assign(model, state, source):
-    """Checks `state` against `model` (keys, then shapes) and copies it in.
-
-    The classifier is skipped when its class count differs from the model's and the model's
-    is not 1000 (fine-tuning); otherwise every key must be present with the model's shape.
-    """
-    targets = {}  # torchvision key -> (variable, label)
-    for prefix, (conv, label) in _conv_layers(model).items():
-        targets[f"{prefix}.weight"] = (conv.kernel, label)
-        targets[f"{prefix}.bias"] = (conv.bias, label)
-    classes = model.get_layer("classifier_1").filters
-    file_bias = state.get("classifier.1.bias")
-    file_classes = None if file_bias is None else np.shape(file_bias)[0]
-    skip = set()
-    if classes != NUM_CLASSES and file_classes != classes:
-        skip = {"classifier.1.weight", "classifier.1.bias"}
-
-    missing = [f"{k} ({targets[k][1]})" for k in targets if k not in state and k not in skip]
-    unexpected = [k for k in state if k not in targets]
-    if missing or unexpected:
-        raise ValueError(
-            f"{source} does not hold SqueezeNet 1.1 weights: missing {missing or 'none'}; "
-            f"unexpected {unexpected or 'none'}"
-        )
-    wrong = []
-    for key, (variable, label) in targets.items():
-        if key in skip:
-            continue
-        expected = tuple(variable.shape)
-        if key.endswith(".weight"):
-            expected = (expected[3], expected[2], expected[0], expected[1])
-        if tuple(np.shape(state[key])) != expected:
-            wrong.append(f"{label} ({key}): file {tuple(np.shape(state[key]))}, "
-                         f"model {expected}")
-    if wrong:
-        raise ValueError(
-            f"{source}: shapes differ from the model (torch layout: out, in, kh, kw): "
-            + "; ".join(wrong)
-        )
-    for key, (variable, _) in targets.items():
-        if key not in skip:
-            value = np.asarray(state[key])
-            if key.endswith(".weight"):
-                value = conv_torch_to_keras(value)
-            variable.assign(value.astype(variable.dtype))
-
-
-def _read_torch(path):
-    try:
-        import torch  # optional: only .pth files need it
-    except ImportError as e:
-        raise ImportError(
-            f"reading {path} needs PyTorch (pip install torch); or run convert_squeezenet on a "
-            "machine that has it and load the .weights.h5 it writes"
-        ) from e
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as e:
-        # Corrupt, truncated, or a whole pickled model, which weights_only refuses to run.
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ValueError(f"{path} is not a readable PyTorch state dict ({reason}); save one "
-                         f"with torch.save(model.state_dict(), path)") from e
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise ValueError(f"{path} is not a PyTorch state dict of tensors")
-    arrays = {}
-    for key, tensor in state.items():
-        tensor = tensor.detach()
-        if tensor.dtype not in (torch.float32, torch.float64):
-            tensor = tensor.float()  # NumPy has no bfloat16
-        arrays[key] = tensor.numpy()
-    return arrays
-
-
-def _read_keras_h5(path):
-    """Loads a `.weights.h5` through Keras into a fresh model of the file's class count."""
-    classes = NUM_CLASSES
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:  # h5py's message does not name the file
-        raise ValueError(f"{path} is not a SqueezeNet 1.1 .weights.h5: not an HDF5 file "
-                         f"({e})") from e
-    with f:
-        # The only top-level 1x1 kernel reading 512 channels is the classifier's (Fire
-        # kernels sit one level deeper, under their sublayer).
-        for group in f.get("layers", {}).values():
-            kernel = group.get("vars/0") if isinstance(group, h5py.Group) else None
-            if kernel is not None and kernel.ndim == 4 and kernel.shape[:3] == (1, 1, 512):
-                classes = kernel.shape[3]
-    donor = SqueezeNet(classes, dtype="float32")
-    try:
-        with warnings.catch_warnings():
-            # Keras only warns when it skips part of a file; a partial load must not pass.
-            warnings.filterwarnings("error", category=UserWarning, module=r"keras\.")
-            donor.load_weights(path)
-    except Exception as e:  # ValueError, KeyError or the warning, in Keras's own words
-        raise ValueError(f"{path} is not a SqueezeNet 1.1 .weights.h5: {e}") from e
-    return squeezenet_state_dict(donor)
-
+from tfcs231n.interop import conv_keras_to_torch
 
 # Course TF checkpoints, Keras layout (kh, kw, in, out). Variable names:
 # * TF2 (squeezenet_tf2.zip): the course's Keras SqueezeNet, a subclassed Model whose `net`
@@ -160,12 +28,15 @@ def _read_keras_h5(path):
 #   TF1 model code; torchvision's indices, the same as ours).
 _TF2_ANCHOR = "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE"
 _TF1_PARTS = {"squeeze": "squeeze", "expand1x1": "e11", "expand3x3": "e33"}
+# torchvision features indices of the Fire modules: the course's network holds them in this
+# order, between its first convolution (layer_with_weights-0) and its classifier (-9).
+_COURSE_FIRES = (3, 4, 6, 7, 9, 10, 11, 12)
 
 
 def _course_names(layout):
     """torchvision conv prefix -> (kernel name, bias name) in a course checkpoint."""
     names = {}
-    prefixes = ["features.0"] + [f"features.{i}.{p}" for i in FIRE_PLANES for p in _TF1_PARTS]
+    prefixes = ["features.0"] + [f"features.{i}.{p}" for i in _COURSE_FIRES for p in _TF1_PARTS]
     prefixes.append("classifier.1")
     for prefix in prefixes:
         parts = prefix.split(".")
@@ -176,9 +47,9 @@ def _course_names(layout):
             names[prefix] = (f"{scope}/weights", f"{scope}/bias")
         else:
             if parts[0] == "classifier":
-                n = len(FIRE_PLANES) + 1
+                n = len(_COURSE_FIRES) + 1
             else:
-                n = 0 if parts[1] == "0" else sorted(FIRE_PLANES).index(int(parts[1])) + 1
+                n = 0 if parts[1] == "0" else _COURSE_FIRES.index(int(parts[1])) + 1
             scope = f"net/layer_with_weights-{n}" + (f"/{parts[2]}" if len(parts) == 3 else "")
             names[prefix] = tuple(f"{scope}/{v}/.ATTRIBUTES/VARIABLE_VALUE"
                                   for v in ("kernel", "bias"))
@@ -216,7 +87,7 @@ def _read_tf_checkpoint(prefix):
                     conv_keras_to_torch(value) if suffix == "weight" else value
                 )
                 weight_like.discard(root + name)
-    # Passed on under their own names, so that `_assign` reports them as unexpected.
+    # Passed on under their own names, so that the loader reports them as unexpected.
     state.update({k: reader.get_tensor(k) for k in sorted(weight_like)})
     return state
 
@@ -236,22 +107,17 @@ def _resolve_tf_prefix(path):
     return str(path)
 
 
-def read_squeezenet_weights(path):
-    """Reads any supported weights file into ``{torchvision key: array in torch layout}``.
+def read_course_checkpoint(path):
+    """Reads a course TF checkpoint into ``{torchvision key: array in torch layout}``.
 
-    `.pth`/`.pt`: torchvision state dict (needs torch); `.h5`: a `.weights.h5` of this
-    package; anything else: a course TF checkpoint (prefix, `.index` file, or its folder).
+    Args:
+        path: the checkpoint prefix (``.../squeezenet.ckpt``), its ``.index`` file, or the
+            folder holding it. TF1 and TF2 layouts are told apart by their variable names.
+
+    Raises:
+        FileNotFoundError: no checkpoint there.
+        ValueError: a TF checkpoint, but not the course's SqueezeNet.
     """
-    path = Path(path)
-    name = path.name.lower()
-    if name.endswith((".pth", ".pt")):
-        if not path.is_file():
-            raise FileNotFoundError(f"no such weights file: {path}")
-        return _read_torch(path)
-    if name.endswith(".h5"):
-        if not path.is_file():
-            raise FileNotFoundError(f"no such weights file: {path}")
-        return _read_keras_h5(path)
     prefix = _resolve_tf_prefix(path)
     if not (Path(prefix + ".index").is_file() or Path(prefix).is_file()):
         raise FileNotFoundError(
@@ -259,47 +125,6 @@ def read_squeezenet_weights(path):
             f"(with {Path(prefix).name}.index beside it)"
         )
     return _read_tf_checkpoint(prefix)
-
-
-def load_squeezenet_weights(model, weights):
-    """Loads weights into a `SqueezeNet` model, checking every key and shape first.
-
-    Args:
-        model: a model built by `SqueezeNet`.
-        weights: a file (see `read_squeezenet_weights`), or a state dict: torchvision key ->
-            NumPy array or torch tensor, in torch layout (as `squeezenet_state_dict` gives).
-
-    Raises:
-        ValueError: a key is missing or unexpected, or a shape differs; the message names
-            the Keras layer, the torchvision key and both shapes.
-    """
-    if isinstance(weights, Mapping):
-        state = {k: v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
-                 for k, v in weights.items()}
-        _assign(model, state, "the state dict")
-    else:
-        _assign(model, read_squeezenet_weights(weights), str(weights))
-    return model
-
-
-def convert_squeezenet(src, dst):
-    """Converts any supported weights file to a Keras `.weights.h5` (no torch needed to read it).
-
-    The class count is taken from the source, so a fine-tuned classifier converts too.
-
-    Returns:
-        `dst` as a Path.
-    """
-    dst = Path(dst)
-    if not dst.name.endswith(".weights.h5"):
-        raise ValueError(f"dst must end in .weights.h5 (Keras's rule), got {dst}")
-    state = read_squeezenet_weights(src)
-    classes = np.shape(state.get("classifier.1.bias", np.empty(NUM_CLASSES)))[0]
-    model = SqueezeNet(classes, dtype="float32")
-    _assign(model, state, str(src))
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    model.save_weights(str(dst))
-    return dst
 
 
 # ----------------------------------------------------------------------------- download
