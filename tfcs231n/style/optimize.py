@@ -3,7 +3,7 @@
 `style_transfer` passes the image through the section once, in order:
 
     images     load_image, content_pyramid     files/arrays -> uint8 pixels per scale
-    backbone   get_backbone, from_pixels       pixels -> the variable space it optimises
+    backbone   build_backbone, from_pixels     pixels -> the variable space it optimises
     losses     StyleLosses                     targets once; losses of the image
     optimize   optimize                        Adam (`tf.function` step) or L-BFGS
     images     to_pixels, preserve_color       back to uint8 pixels
@@ -352,7 +352,7 @@ def _mask(style_mask):
     return mask
 
 
-def get_backbone(config):
+def build_backbone(config):
     """`config`'s backbone, built (or as given); squeezenet never runs on random weights."""
     if isinstance(config.backbone, style_backbones.Backbone):
         return config.backbone
@@ -398,7 +398,7 @@ def style_transfer(content_image, style_image, config=None, *course_args, style_
     style_px = load_image(style_image, config.style_size)
     pyramid = content_pyramid(content_px, config.scales)  # coarse to fine
     # backbone: checked against the layers and sizes, then the pixels enter its space.
-    backbone = get_backbone(config)
+    backbone = build_backbone(config)
     _check_layer_args(backbone, config.content_layer, config.style_layers,
                       config.style_weights)
     _check_size(backbone, [config.content_layer, *config.style_layers], "content image",
