@@ -85,3 +85,5 @@ def test_bad_inputs_give_clear_errors(images, tmp_path):
         cli.main(["style", *images, "-o", out, "--preset", "course", "--backbone", "vgg16-hed"])
     with pytest.raises(SystemExit, match="^tfcs231n style: .*needs weights"):
         cli.main(["style", *images, "-o", out, "--backbone", "vgg19"])
+    with pytest.raises(SystemExit, match="^tfcs231n style: the squeezenet backbone needs weights"):
+        cli.main(["style", *images, "-o", out, "--backbone", "squeezenet"])

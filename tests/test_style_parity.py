@@ -123,9 +123,9 @@ ADAM = {"float32": dict(learning_rate=0.05, decayed_lr=0.01, beta_1=0.99, beta_2
 def test_five_adam_steps_with_decay_and_clip_give_the_same_image(name, dtype):
     tf_losses, ref_losses, start, clip = _losses(name, dtype)
     hp = ADAM[dtype]
-    schedule = st.Schedule(decay_lr_at=3, num_iterations=5, **hp)
+    config = st.StyleConfig(decay_lr_at=3, num_iterations=5, **hp)
     image = tf.Variable(start)
-    history, steps, interrupted = st.optimize(tf_losses, image, schedule, clip)
+    history, steps, interrupted = st.optimize(tf_losses, image, config, clip)
     assert steps == 5 and not interrupted
     ref_image, ref_history = ref.adam_steps(ref_losses, ref_nchw(start), 5, hp["learning_rate"],
                                             hp["decayed_lr"], 3, clip, hp["beta_1"],

@@ -1,4 +1,7 @@
-"""tfcs231n.style.optimize: known answers, argument errors, the schedule, the loop."""
+"""tfcs231n.style: known answers, argument errors, the config, the schedule, the loop."""
+
+import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -8,9 +11,9 @@ from PIL import Image
 from tfcs231n.style import backbones as style_backbones
 from tfcs231n.style import presets
 from tfcs231n.style import optimize as st
-
 from tfcs231n.style import losses as style_losses
 from tfcs231n.style import images as style_images
+
 # ----------------------------------------------------------------------------- known answers
 
 
@@ -80,8 +83,93 @@ def test_argument_errors_name_the_argument():
         style_losses.tv_loss(tf.zeros((4, 4, 3)), 1.0)
     with pytest.raises(ValueError, match="reduction"):
         style_losses.LossForm(reduction="median")
-    with pytest.raises(ValueError, match="optimizer"):
-        st.Schedule(optimizer="sgd")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("backbone", "vgg16", r"\bbackbone must be one of .*'vgg16'"),
+    ("image_size", 0, r"\bimage_size must be a positive number of pixels or None, got 0"),
+    ("style_size", 1.5, r"\bstyle_size\b.*got 1.5"),
+    ("num_iterations", -1, r"\bnum_iterations must be an int >= 0, got -1"),
+    ("scales", 0, r"\bscales must be an int >= 1, got 0"),
+    ("snapshot_every", 2.0, r"\bsnapshot_every\b.*got 2.0"),
+    ("content_layer", "conv4_2", r"\bcontent_layer\b.*'conv4_2'"),
+    ("style_weights", (1.0, 2.0), r"\bstyle_weights\b.*style_layers has 4, style_weights 2"),
+    ("style_weights", (1.0, -2.0, 1.0, 1.0), r"\bstyle_weights\[1\] .*>= 0, got -2.0"),
+    ("tv_weight", float("nan"), r"\btv_weight\b.*nan"),
+    ("content_weight", float("inf"), r"\bcontent_weight\b.*inf"),
+    ("learning_rate", 0.0, r"\blearning_rate must be > 0, got 0.0"),
+    ("beta_1", 1.0, r"\bbeta_1 must be in \[0, 1\), got 1.0"),
+    ("optimizer", "sgd", r"\boptimizer\b.*'sgd'"),
+    ("loss_form", "l1", r"\bloss_form\b.*'l1'"),
+])
+def test_style_config_names_the_bad_field_and_value(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        st.StyleConfig(**{field: value})
+
+
+def test_style_config_defaults_are_the_course_run_and_lists_become_tuples():
+    course = st.StyleConfig()
+    # The course's Composition VII run (TF notebook's SqueezeNet indices) and its schedule.
+    assert (course.backbone, course.content_layer, course.style_layers, course.style_weights,
+            course.content_weight, course.tv_weight, course.image_size, course.style_size) == (
+        "squeezenet", 2, (0, 3, 5, 6), (20000, 500, 12, 1), 5e-2, 5e-2, 192, 512)
+    assert (course.learning_rate, course.decayed_lr, course.decay_lr_at,
+            course.num_iterations, course.optimizer) == (3.0, 0.1, 180, 200, "adam")
+    config = st.StyleConfig(backbone="vgg16-hed", style_layers=[1, 6], style_weights=[1.0, 2.0])
+    assert config.style_layers == (1, 6) and config.style_weights == (1.0, 2.0)
+    hash(config)  # frozen and hashable: a config can key a cache
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.num_iterations = 5
+
+
+# The course's params (its PyTorch notebook's starry-night run): SqueezeNet indices.
+COURSE_PARAMS = dict(content_layer=3, style_layers=(1, 4, 6, 7), content_weight=6e-2,
+                     style_weights=(300000, 1000, 15, 3), tv_weight=2e-2, image_size=192,
+                     style_size=512)
+
+
+def test_course_indices_are_refused_on_vgg16_hed():
+    with pytest.raises(ValueError, match=r"content_layer=3, style_layers=\(1, 4, 6, 7\) .*"
+                                         r"on the vgg16-hed backbone .*tfcs231n\.course"):
+        st.StyleConfig(**COURSE_PARAMS, backbone="vgg16-hed")
+
+
+def test_course_pytorch_indices_are_refused_on_squeezenet_where_they_are_one_off():
+    with pytest.raises(ValueError, match=r"course's PyTorch SqueezeNet .*on the squeezenet "
+                                         r"backbone .*tfcs231n\.course.*style_layers=\(0, 3, 5, 6\)"):
+        st.StyleConfig(**COURSE_PARAMS)  # the default backbone, squeezenet
+
+
+def test_course_tf_indices_are_refused_on_vgg_and_taken_on_their_own_backbone():
+    tf_indices = dict(COURSE_PARAMS, content_layer=2, style_layers=(0, 3, 5, 6))
+    with pytest.raises(ValueError, match=r"course's TensorFlow SqueezeNet .*on the vgg19 "
+                                         r"backbone .*backbone='squeezenet'"):
+        st.StyleConfig(**tf_indices, backbone="vgg19")
+    assert st.StyleConfig(**tf_indices).style_layers == (0, 3, 5, 6)  # native squeezenet's
+
+
+def test_course_positional_call_is_a_type_error_pointing_to_the_course():
+    content = style = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(TypeError, match=r"got 7 settings after the two images.*"
+                                        r"tfcs231n\.course\.style_transfer_tensorflow"):
+        st.style_transfer(content, style, 192, 512, 3, 6e-2, (1, 4, 6, 7),
+                          (300000, 1000, 15, 3), 2e-2)
+
+
+def test_course_keyword_call_is_a_type_error_pointing_to_the_course():
+    params = dict(COURSE_PARAMS, content_image="styles/tubingen.jpg",
+                  style_image="styles/starry_night.jpg")
+    with pytest.raises(TypeError, match=r"keyword arguments \['content_layer', .*\].*"
+                                        r"tfcs231n\.course"):
+        st.style_transfer(**params)
+    with pytest.raises(TypeError, match=r"config=\{'content_layer': 3.*tfcs231n\.course"):
+        st.style_transfer("a.jpg", "b.jpg", {"content_layer": 3})
+
+
+def test_squeezenet_without_weights_is_refused_not_run_on_random_weights():
+    content = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"squeezenet backbone needs weights"):
+        st.style_transfer(content, content, st.StyleConfig(image_size=64, style_size=64))
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +195,13 @@ def test_squeezenet_min_size_is_its_input_check():
 
 def test_images_too_small_for_the_layers_are_refused_up_front(hed):
     def run(content_hw, style_hw=(40, 40), style_layers=(3, 25), **kwargs):
+        settings = dict(backbone=hed, image_size=None, style_size=None, content_layer=22,
+                        content_weight=1.0, style_layers=style_layers,
+                        style_weights=[1.0] * len(style_layers), tv_weight=0.0,
+                        num_iterations=1)
+        config = st.StyleConfig(**{**settings, **kwargs})
         st.style_transfer(np.zeros((*content_hw, 3), np.uint8), np.zeros((*style_hw, 3),
-                          np.uint8), kwargs.pop("image_size", None), None, 22, 1.0,
-                          list(style_layers), [1.0] * len(style_layers), 0.0, backbone=hed,
-                          schedule=st.Schedule(num_iterations=1), **kwargs)
+                          np.uint8), config)
 
     with pytest.raises(ValueError, match="content image is 12 px on its shorter side; "
                                          "vgg16-hed needs at least 16 px to reach layer 25"):
@@ -120,7 +211,7 @@ def test_images_too_small_for_the_layers_are_refused_up_front(hed):
         run((16, 24), scales=2)
     with pytest.raises(ValueError, match="style image is 8 px"):
         run((64, 64), style_hw=(8, 30))
-    with pytest.raises(ValueError, match="size must be a positive number of pixels, got 0"):
+    with pytest.raises(ValueError, match=r"\bimage_size must be a positive .*got 0"):
         run((64, 64), image_size=0)
     with pytest.raises(ValueError, match="^style layer 31 is out of range"):  # named, as below
         run((8, 8), style_layers=(3, 31))
@@ -172,8 +263,9 @@ def test_load_image_converts_grayscale_and_rgba_and_rejects_non_images(tmp_path)
     (np.array([[0.5, np.nan]]), r"values in \[0, 1\], got 0.5 to 0.5 \(1 NaN\)")])
 def test_a_bad_style_mask_is_refused_before_any_work(mask, message):
     with pytest.raises(ValueError, match=message):  # no backbone built: it would need weights
-        st.style_transfer(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)), 8, 8, 0, 1.0, [1], [1.0],
-                          0.0, backbone="vgg19", style_mask=mask)
+        st.style_transfer(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)), st.StyleConfig(
+            backbone="vgg19", image_size=8, style_size=8, content_layer=0, style_layers=(1,),
+            style_weights=(1.0,), tv_weight=0.0), style_mask=mask)
 
 
 # ----------------------------------------------------------------------------- schedule, loop
@@ -200,8 +292,9 @@ def test_learning_rate_really_decays_at_the_boundary():
     def snap(step, value):
         steps.append(value.copy())
 
-    st.optimize(Quadratic(), image, st.Schedule(3.0, 0.1, 4, 8), snapshot_every=1,
-                on_snapshot=snap)
+    config = st.StyleConfig(learning_rate=3.0, decayed_lr=0.1, decay_lr_at=4, num_iterations=8,
+                            snapshot_every=1)
+    st.optimize(Quadratic(), image, config, on_snapshot=snap)
     moves = -np.diff([1e3] + [s[0, 0, 0, 0] for s in steps])
     # Not exactly lr: the gradient 2x shrinks a little as x falls, and Adam averages it.
     np.testing.assert_allclose(moves[:4], 3.0, rtol=1e-2)
@@ -217,9 +310,10 @@ def test_clip_snapshots_and_ctrl_c_keep_the_latest_image():
         if step == 3:
             raise KeyboardInterrupt
 
-    history, steps, interrupted = st.optimize(
-        Quadratic(), image, st.Schedule(0.4, 0.4, 0, 50), clip=(0.5, 2.0), snapshot_every=1,
-        on_snapshot=snap)
+    config = st.StyleConfig(learning_rate=0.4, decayed_lr=0.4, decay_lr_at=0, num_iterations=50,
+                            snapshot_every=1)
+    history, steps, interrupted = st.optimize(Quadratic(), image, config, clip=(0.5, 2.0),
+                                              on_snapshot=snap)
     assert interrupted and steps == 3 and len(history["total"]) == 3
     np.testing.assert_array_equal(image.numpy(), seen[-1][1])  # the variable kept step 3
     assert image.numpy().min() == 0.5  # clipped at the lower bound
@@ -227,11 +321,33 @@ def test_clip_snapshots_and_ctrl_c_keep_the_latest_image():
 
 def test_lbfgs_minimises_within_bounds():
     image = tf.Variable(np.full((1, 3, 3, 3), 2.0, np.float64))
-    schedule = st.Schedule(num_iterations=20, optimizer="lbfgs")
-    history, steps, _ = st.optimize(Quadratic(), image, schedule, clip=(0.25, 3.0))
+    config = st.StyleConfig(num_iterations=20, optimizer="lbfgs")
+    history, steps, _ = st.optimize(Quadratic(), image, config, clip=(0.25, 3.0))
     np.testing.assert_allclose(image.numpy(), 0.25)  # the bound, not the unconstrained 0
     assert 0 < steps <= 20 and len(history["total"]) == steps
     assert history["total"][0] == pytest.approx(27 * 2.0 ** 2)  # losses before iteration 0
+
+
+def test_progress_is_a_keras_progbar_of_the_three_losses(capsys):
+    image = tf.Variable(np.full((1, 2, 2, 3), 1.0, np.float32))
+    history, _, _ = st.optimize(Quadratic(), image, st.StyleConfig(num_iterations=3),
+                                progress=True)
+    captured = capsys.readouterr()
+    out = re.sub(r"\x1b\[[0-9;]*m", "", captured.out)  # the bar's colours
+    # Its last line shows the last step's losses, not their running mean (stateful metrics).
+    last = out.strip().split("\r")[-1]
+    assert last.startswith("3/3") and f"content: {history['content'][-1]:.4f}" in last
+    assert "style: 0.0000e+00" in last and "tv: 0.0000e+00" in last and captured.err == ""
+    st.optimize(Quadratic(), image, st.StyleConfig(num_iterations=3))
+    assert capsys.readouterr().out == ""
+
+
+def test_content_pyramid_halves_each_level_and_ends_at_the_image_itself():
+    pixels = np.random.default_rng(0).integers(0, 256, (33, 50, 3)).astype(np.uint8)
+    levels = style_images.content_pyramid(pixels, 3)
+    assert [level.shape[:2] for level in levels] == [(8, 12), (16, 25), (33, 50)]
+    assert levels[-1] is pixels and levels[0].dtype == np.float32
+    assert style_images.content_pyramid(pixels, 1) == [pixels]
 
 
 def test_style_mask_takes_style_statistics_only_where_it_is_on(hed):
@@ -254,26 +370,24 @@ def test_style_transfer_runs_and_reduces_the_style_loss(hed):
     rng = np.random.default_rng(0)
     content = style_images.sample_image("chelsea")
     style = (rng.uniform(0, 255, (48, 48, 3))).astype(np.uint8)
-    kwargs = dict(presets.PRESETS["hed"], backbone=hed, image_size=32, style_size=32,
-                  schedule=st.Schedule(0.02, 0.02, 0, 6, beta_1=0.99, epsilon=0.1))
-    for key in ("content_image", "style_image"):
-        kwargs.pop(key)
-    result = st.style_transfer(content, style, **kwargs)
-    again = st.style_transfer(content, style, **kwargs)
+    config = dataclasses.replace(presets.PRESETS["hed"].config, backbone=hed, image_size=32,
+                                 style_size=32, num_iterations=6)
+    result = st.style_transfer(content, style, config)
+    again = st.style_transfer(content, style, config)
     assert result.pixels.shape == (32, 48, 3) and result.pixels.dtype == np.uint8
     assert result.steps == 6 and len(result.history["style"]) == 6
     assert result.history["content"][0] == 0.0  # starts at the content image
     assert result.history["style"][-1] < result.history["style"][0]
     np.testing.assert_array_equal(result.pixels, again.pixels)  # deterministic
     # Feature inversion (style weights 0, random start) and texture synthesis (content 0).
-    inv = st.style_transfer(content, style, **{**kwargs, "style_weights": (0.0,) * 5,
-                                               "init_random": True})
+    inv = st.style_transfer(content, style, dataclasses.replace(
+        config, style_weights=(0.0,) * 5, init_random=True))
     assert inv.history["style"][0] == 0.0 and inv.history["content"][-1] < inv.history["content"][0]
-    tex = st.style_transfer(content, style, **{**kwargs, "content_weight": 0.0,
-                                               "init_random": True, "scales": 2})
+    tex = st.style_transfer(content, style, dataclasses.replace(
+        config, content_weight=0.0, init_random=True, scales=2))
     assert tex.steps == 12 and tex.pixels.shape == (32, 48, 3)
     assert max(tex.history["content"]) == 0.0
-    kept = st.style_transfer(content, style, **kwargs, preserve_colors=True)
+    kept = st.style_transfer(content, style, dataclasses.replace(config, preserve_colors=True))
     assert kept.pixels.shape == (32, 48, 3)
 
 
@@ -356,8 +470,8 @@ def test_course_presets_run_on_the_course_images(preset):
     # (layer indices, weights per layer, schedule, clip), not the picture.
     from torchref.squeezenet import random_state_dict
 
-    result = presets.run_preset(preset, image_size=48, style_size=48, weights=random_state_dict(),
-                           schedule=st.Schedule(num_iterations=3))
+    result = presets.run_preset(preset, image_size=48, style_size=48,
+                                weights=random_state_dict(), num_iterations=3)
     assert result.steps == 3 and result.pixels.shape[0] == 48
     assert result.image.min() >= -1.5 and result.image.max() <= 1.5  # the course's clip
     if preset == "course-feature-inversion":
@@ -369,13 +483,14 @@ def test_course_presets_run_on_the_course_images(preset):
 def test_every_preset_names_valid_layers_and_one_weight_per_style_layer():
     sizes = {"squeezenet": 12, "vgg19": 37, "vgg16-hed": 31}
     for name, preset in presets.PRESETS.items():
-        assert len(preset["style_layers"]) == len(preset["style_weights"]), name
-        layers = (preset["content_layer"], *preset["style_layers"])
-        assert all(0 <= i < sizes[preset["backbone"]] for i in layers), name
+        config = preset.config
+        assert len(config.style_layers) == len(config.style_weights), name
+        layers = (config.content_layer, *config.style_layers)
+        assert all(0 <= i < sizes[config.backbone] for i in layers), name
     # Style conv1_1 .. conv5_1 of VGG-19; content conv4_2 (Gatys) and conv4_4 (d2l).
     convs = style_backbones.vgg_conv_indices(style_backbones.VGG_CFGS["vgg19"])
     firsts = [convs[i] for i in (0, 2, 4, 8, 12)]  # 2, 2, 4, 4, 4 convs per block
     for name in ("gatys", "d2l"):
-        assert list(presets.PRESETS[name]["style_layers"]) == firsts == [0, 5, 10, 19, 28]
-    assert presets.PRESETS["gatys"]["content_layer"] == convs[9] == 21  # conv4_2
-    assert presets.PRESETS["d2l"]["content_layer"] == convs[11] == 25  # conv4_4
+        assert list(presets.PRESETS[name].config.style_layers) == firsts == [0, 5, 10, 19, 28]
+    assert presets.PRESETS["gatys"].config.content_layer == convs[9] == 21  # conv4_2
+    assert presets.PRESETS["d2l"].config.content_layer == convs[11] == 25  # conv4_4

@@ -20,20 +20,19 @@ def workload(size=192):
     from tfcs231n.style.presets import PRESETS
     from torchref import style_transfer as ref
 
-    preset = PRESETS["hed"]
-    layers, cl = preset["style_layers"], preset["content_layer"]
-    sw, cw, tv = preset["style_weights"], preset["content_weight"], preset["tv_weight"]
-    sched = preset["schedule"]
+    config = PRESETS["hed"].config
+    layers, cl = config.style_layers, config.content_layer
+    sw, cw, tv = config.style_weights, config.content_weight, config.tv_weight
     rng = np.random.default_rng(0)
     content, style_image = (rng.uniform(0, 1, (1, size, size, 3)).astype(np.float32)
                             for _ in range(2))
     backbone = style_backbones.vgg16_hed()
-    losses = style_losses.StyleLosses(backbone, tf.constant(content), tf.constant(style_image), cl, cw,
-                            layers, sw, tv, preset["loss_form"])
+    losses = style_losses.StyleLosses(backbone, tf.constant(content), tf.constant(style_image),
+                                      cl, cw, layers, sw, tv, config.loss_form)
 
     def tf_variant(kind):
         image = tf.Variable(content)
-        optimizer = sched.adam()
+        optimizer = st.adam_optimizer(config)
         if kind == "eager":
             def step(image):
                 with tf.GradientTape() as tape:
@@ -45,11 +44,14 @@ def workload(size=192):
             step = st.make_adam_step(losses, optimizer, backbone.clip, kind == "xla")
         return lambda: float(step(image)["total"])
 
-    model = ref.vgg_features(ref.VGG16_CFG)[:cl + 1]  # the step never runs past relu5_2
+    # The step never runs past relu5_2. Why: docs/design.md#vgg-runs-only-as-deep-as-needed
+    model = ref.vgg_features(ref.VGG16_CFG)[:cl + 1]
     pairs = style_backbones.read_hed_weights()[:len(
         [m for m in model if isinstance(m, torch.nn.Conv2d)])]
     ref.load_conv_pairs(model, [(interop.conv_keras_to_torch(k), b) for k, b in pairs])
-    model.requires_grad_(False)  # only the image is optimised, as in the course; see bench.py
+    # Only the image is optimised, as in the course.
+    # Why: docs/design.md#benchmarks-compute-no-weight-gradients
+    model.requires_grad_(False)
     ref_losses = ref.StyleLosses(lambda x, ls: ref.sequential_maps(model, x, ls), "caffe",
                                  _nchw(content), _nchw(style_image), cl, cw, layers, sw, tv,
                                  "mean", "hw", "abs_sum")
@@ -60,8 +62,8 @@ def workload(size=192):
         values = ref_losses(x)
         values["total"].backward()
         with torch.no_grad():
-            ref.keras_adam(t_image, x.grad, state, sched.learning_rate, sched.beta_1,
-                           sched.beta_2, sched.epsilon)
+            ref.keras_adam(t_image, x.grad, state, config.learning_rate, config.beta_1,
+                           config.beta_2, config.epsilon)
             t_image.clamp_(*backbone.clip)
         return float(values["total"].detach())
 
@@ -71,7 +73,6 @@ def workload(size=192):
     flops = 2 * 2 * _conv_macs(model, _nchw(content))
     return flops, {"tf-eager": tf_variant("eager"), "tf-function": tf_variant("function"),
                    "tf-xla": tf_variant("xla"), "pytorch": torch_step}
-
 
 
 def _nchw(x):

@@ -50,24 +50,23 @@ def add_parsers(sub):
 
 
 def resolve_preset(preset, backbone):
-    """(preset name, its kwargs) for the CLI's --preset / --backbone pair."""
+    """(preset name, its `Preset`) for the CLI's --preset / --backbone pair."""
     from tfcs231n.style.presets import PRESET_FOR_BACKBONE, PRESETS
 
     name = PRESET_ALIASES.get(preset, preset) or PRESET_FOR_BACKBONE[backbone or "vgg16-hed"]
-    kwargs = dict(PRESETS[name])
-    if backbone and backbone != kwargs["backbone"]:
-        raise ValueError(f"preset {name} is tuned for the {kwargs['backbone']} backbone; drop "
+    tuned_for = PRESETS[name].config.backbone_name
+    if backbone and backbone != tuned_for:
+        raise ValueError(f"preset {name} is tuned for the {tuned_for} backbone; drop "
                          f"--preset to use {backbone}'s own recipe "
                          f"({PRESET_FOR_BACKBONE[backbone]})")
-    return name, kwargs
+    return name, PRESETS[name]
 
 
 def _image(text):
-    from tfcs231n.style.images import load_image, sample_image
+    """A file path as given (style_transfer loads it once), or a scikit-image sample."""
+    from tfcs231n.style.images import sample_image
 
-    if text.startswith("skimage:"):
-        return sample_image(text.split(":", 1)[1])
-    return load_image(text)
+    return sample_image(text.split(":", 1)[1]) if text.startswith("skimage:") else text
 
 
 def _save_png(pixels, path):
@@ -84,25 +83,21 @@ def style(args):
     import dataclasses
 
     from tfcs231n import plotting
-    from tfcs231n.style import optimize as st
+    from tfcs231n.style.images import load_image
+    from tfcs231n.style.optimize import style_transfer
 
-    name, kwargs = resolve_preset(args.preset, args.backbone)
-    for key in ("content_image", "style_image"):
-        kwargs.pop(key, None)
-    schedule = kwargs["schedule"]
-    if args.steps is not None:
-        schedule = dataclasses.replace(schedule, num_iterations=args.steps)
-    if args.optimizer:
-        schedule = dataclasses.replace(schedule, optimizer=args.optimizer)
-    kwargs["schedule"] = schedule
-    for flag, key in ((args.size, "image_size"), (args.style_size, "style_size")):
-        if flag is not None:
-            kwargs[key] = flag
-    if args.init:
-        kwargs["init_random"] = args.init == "random"
-    content, style_image = _image(args.content), _image(args.style)
+    name, preset = resolve_preset(args.preset, args.backbone)
+    flags = {"num_iterations": args.steps, "optimizer": args.optimizer,
+             "image_size": args.size, "style_size": args.style_size,
+             "init_random": None if args.init is None else args.init == "random",
+             "weights": args.weights}
+    config = dataclasses.replace(
+        preset.config, **{k: v for k, v in flags.items() if v is not None},
+        scales=args.scales, preserve_colors=args.preserve_color, seed=args.seed,
+        snapshot_every=args.snapshot_every, jit_compile=args.xla)
+    mask = None
     if args.mask:
-        kwargs["style_mask"] = _image(args.mask).mean(axis=-1) / 255.0  # (H, W) in [0, 1]
+        mask = load_image(_image(args.mask)).mean(axis=-1) / 255.0  # (H, W) in [0, 1]
     stem = os.path.splitext(args.out)[0]
     snaps = f"{stem}_snapshots"
 
@@ -110,17 +105,14 @@ def style(args):
         _save_png(pixels, os.path.join(snaps, f"step{step:05d}.png"))
         _save_png(pixels, args.out)  # the latest image is always on disk
 
-    result = st.style_transfer(
-        content, style_image, **kwargs, weights=args.weights, scales=args.scales,
-        preserve_colors=args.preserve_color, seed=args.seed,
-        snapshot_every=args.snapshot_every, on_snapshot=snapshot, progress=not args.quiet,
-        jit_compile=args.xla)
+    result = style_transfer(_image(args.content), _image(args.style), config, style_mask=mask,
+                            on_snapshot=snapshot, progress=not args.quiet)
     _save_png(result.pixels, args.out)
     plotting.plot_style_losses(result.history, f"{stem}_loss.png",
                                f"{name}: {args.content} + {args.style}")
     h = result.history
     summary = {
-        "preset": name, "backbone": kwargs["backbone"], "steps": result.steps,
+        "preset": name, "backbone": config.backbone_name, "steps": result.steps,
         "interrupted": result.interrupted, "seconds": round(result.seconds, 1),
         "size": list(result.pixels.shape[:2]),
         "losses": {k: {"first": v[0], "last": v[-1], "max": max(v)} for k, v in h.items() if v},
@@ -137,11 +129,3 @@ def style(args):
               f"({summary['style_reduction_percent']:.1f}% lower); content loss "
               f"{h['content'][0]:.4g} -> {h['content'][-1]:.4g} (max {max(h['content']):.4g})")
     return 130 if result.interrupted else 0
-
-
-# ----------------------------------------------------------------------------- demo
-
-
-# ----------------------------------------------------------------------------- bench
-
-

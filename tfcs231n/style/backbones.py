@@ -321,7 +321,7 @@ class Backbone:
 
             feats = extract_features(x, self.model)
             return [feats[i] for i in layers]
-        # Run the VGG only up to the deepest layer needed: conv5_x is a third of the cost.
+        # Only up to the deepest layer needed. Why: docs/design.md#vgg-runs-only-as-deep-as-needed
         key = tuple(sorted(set(layers)))
         sub = self._truncated.get(key)
         if sub is None:

@@ -1,5 +1,5 @@
-"""Images in and out of style transfer: files, arrays and shipped photos as uint8 RGB;
-colour preservation of a stylised result."""
+"""Images in and out of style transfer: files, arrays and shipped photos as uint8 RGB, the
+content at each coarse-to-fine scale, and colour preservation of a stylised result."""
 
 import os
 from pathlib import Path
@@ -20,7 +20,6 @@ def course_images_dir():
     return path if path.is_dir() else None
 
 
-
 def sample_image(name):
     """An offline photo shipped in the scikit-image wheel (chelsea, coffee, astronaut, ...),
     as uint8 (H, W, 3)."""
@@ -30,7 +29,6 @@ def sample_image(name):
     if loader is None:
         raise ValueError(f"skimage.data has no image {name!r}")
     return _to_rgb(np.asarray(loader()), f"skimage.data.{name}")
-
 
 
 def _to_rgb(array, what):
@@ -49,7 +47,6 @@ def _to_rgb(array, what):
         array = array * 255.0 if array.max() <= 1.0 else array
         array = np.clip(np.rint(array), 0, 255)
     return array.astype(np.uint8)
-
 
 
 def load_image(source, size=None):
@@ -88,6 +85,27 @@ def load_image(source, size=None):
         array = np.asarray(Image.fromarray(array).resize(new, Image.BICUBIC))
     return array
 
+
+def content_pyramid(pixels, scales):
+    """The content image at each scale of a coarse-to-fine run, coarsest first.
+
+    Args:
+        pixels: uint8 (H, W, 3).
+        scales: number of levels; level k (k = scales-1 .. 0) has sides round(H / 2**k),
+            round(W / 2**k) (at least 1).
+
+    Returns:
+        A list of `scales` arrays (h_k, w_k, 3): bicubic float32 resizes in [0, 255] (bicubic
+        may overshoot slightly), then `pixels` itself as the last, finest level.
+    """
+    import tensorflow as tf  # only coarse-to-fine runs need it; loading images does not
+
+    h, w = pixels.shape[:2]
+    levels = [np.asarray(tf.image.resize(pixels[None], (max(1, round(h / 2 ** k)),
+                                                        max(1, round(w / 2 ** k))),
+                                         "bicubic")[0])
+              for k in reversed(range(1, scales))]
+    return [*levels, pixels]
 
 
 def preserve_color(stylised, content):

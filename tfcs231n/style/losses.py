@@ -34,17 +34,13 @@ class LossForm:
                                  f"got {getattr(self, field)!r}")
 
 
-
 _REDUCE = {"sum": tf.reduce_sum, "mean": tf.reduce_mean}
-
 
 
 _GRAM_NORM = ("hwc", "hw", "none")
 
 
-
 _TV_KINDS = ("squared_sum", "abs_mean", "abs_sum")
-
 
 
 LOSS_FORMS = {
@@ -52,7 +48,6 @@ LOSS_FORMS = {
     "d2l": LossForm("mean", "hwc", "abs_mean"),
     "tf-tutorial": LossForm("mean", "hw", "abs_sum"),
 }
-
 
 
 def content_loss(content_weight, content_current, content_original, reduction="sum"):
@@ -71,7 +66,6 @@ def content_loss(content_weight, content_current, content_original, reduction="s
                          f"content_original has {tuple(content_original.shape)}")
     diff = content_current - content_original
     return content_weight * _REDUCE[reduction](tf.square(diff))
-
 
 
 def gram_matrix(features, normalize=True):
@@ -101,7 +95,6 @@ def gram_matrix(features, normalize=True):
     return gram / tf.cast(size, gram.dtype)
 
 
-
 def style_loss(feats, style_layers, style_targets, style_weights, reduction="sum",
                normalize=True):
     """sum over l of w_l * sum((G_l - A_l)^2) (or the mean, with reduction "mean").
@@ -128,7 +121,6 @@ def style_loss(feats, style_layers, style_targets, style_weights, reduction="sum
     return loss
 
 
-
 def tv_loss(img, tv_weight, kind="squared_sum"):
     """Total-variation loss of images (N, H, W, C).
 
@@ -147,7 +139,6 @@ def tv_loss(img, tv_weight, kind="squared_sum"):
     if kind == "abs_sum":
         return tv_weight * (tf.reduce_sum(tf.abs(dy)) + tf.reduce_sum(tf.abs(dx)))
     return tv_weight * 0.5 * (tf.reduce_mean(tf.abs(dy)) + tf.reduce_mean(tf.abs(dx)))
-
 
 
 class StyleLosses:
@@ -193,7 +184,6 @@ class StyleLosses:
         t = tv_loss(image, self.tv_weight, self.form.tv)
         s = tf.cast(s, c.dtype)
         return {"content": c, "style": s, "tv": t, "total": c + s + t}
-
 
 
 def _check_layer_args(backbone, content_layer, style_layers, style_weights):
