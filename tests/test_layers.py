@@ -17,8 +17,8 @@ def _close(name, actual, desired):
 
 
 @pytest.mark.parametrize(
-    "cell_cls,op,gates", [(layers.VanillaRNNCell, ops.rnn_forward, 1),
-                          (layers.LSTMCell, ops.lstm_forward, 4)]
+    "cell_cls,op,gates", [(layers.VanillaRNNCell, ops.rnn, 1),
+                          (layers.LSTMCell, ops.lstm, 4)]
 )
 def test_cell_inside_keras_rnn_matches_functional_op(cell_cls, op, gates):
     rng = np.random.default_rng(0)
@@ -42,8 +42,8 @@ def test_embedding_and_affine_layers_match_functional_ops():
     aff = layers.TemporalAffine(4, dtype="float64")
     feats = emb(ids)
     out = aff(feats)
-    _close("embedding", feats, ops.word_embedding_forward(ids, emb.W.numpy()))
-    _close("affine", out, ops.temporal_affine_forward(feats, aff.w.numpy(), aff.b.numpy()))
+    _close("embedding", feats, ops.word_embedding(ids, emb.W.numpy()))
+    _close("affine", out, ops.temporal_affine(feats, aff.w.numpy(), aff.b.numpy()))
     assert out.shape == (2, 3, 4)
     with pytest.raises(ValueError, match=r"x has ids outside \[0, 7\)"):
         emb(np.array([[7]]))

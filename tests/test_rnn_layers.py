@@ -24,11 +24,11 @@ def test_parity_with_reference(case, shape_index, dtype):
 @pytest.mark.parametrize(
     "fn,case,outputs",
     [
-        (ops.rnn_step_forward, cv.RNN_STEP_FORWARD, ["next_h"]),
-        (ops.rnn_forward, cv.RNN_FORWARD, ["h"]),
-        (ops.word_embedding_forward, cv.WORD_EMBEDDING_FORWARD, ["out"]),
-        (ops.lstm_step_forward, cv.LSTM_STEP_FORWARD, ["next_h", "next_c"]),
-        (ops.lstm_forward, cv.LSTM_FORWARD, ["h"]),
+        (ops.rnn_step, cv.RNN_STEP_FORWARD, ["next_h"]),
+        (ops.rnn, cv.RNN_FORWARD, ["h"]),
+        (ops.word_embedding, cv.WORD_EMBEDDING_FORWARD, ["out"]),
+        (ops.lstm_step, cv.LSTM_STEP_FORWARD, ["next_h", "next_c"]),
+        (ops.lstm, cv.LSTM_FORWARD, ["h"]),
     ],
     ids=["rnn_step", "rnn", "word_embedding", "lstm_step", "lstm"],
 )
@@ -62,7 +62,7 @@ def test_output_dtype_follows_inputs(dtype):
     N, T, D, H = 2, 3, 4, 5
     args = [rng.standard_normal(s).astype(dtype) for s in [(N, T, D), (N, H), (D, 4 * H),
                                                            (H, 4 * H), (4 * H,)]]
-    assert ops.lstm_forward(*args).dtype == tf.as_dtype(dtype)
+    assert ops.lstm(*args).dtype == tf.as_dtype(dtype)
 
 
 def test_dynamic_time_inside_tf_function_matches_eager():
@@ -72,9 +72,9 @@ def test_dynamic_time_inside_tf_function_matches_eager():
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float64)])
     def run(x):
-        return ops.rnn_forward(x, tf.constant(h0), Wx, Wh, b)
+        return ops.rnn(x, tf.constant(h0), Wx, Wh, b)
 
-    np.testing.assert_array_equal(run(x).numpy(), ops.rnn_forward(x, h0, Wx, Wh, b).numpy())
+    np.testing.assert_array_equal(run(x).numpy(), ops.rnn(x, h0, Wx, Wh, b).numpy())
 
 
 # --------------------------------------------------------------------------- bad input
@@ -98,7 +98,7 @@ def _rnn_args(N=2, T=3, D=4, H=5):
 )
 def test_rnn_forward_bad_arguments_name_the_argument(change, match):
     with pytest.raises(ValueError, match=match):
-        ops.rnn_forward(**{**_rnn_args(), **change})
+        ops.rnn(**{**_rnn_args(), **change})
 
 
 def test_lstm_weights_must_stack_four_gates():
@@ -106,23 +106,23 @@ def test_lstm_weights_must_stack_four_gates():
     args["Wx"] = np.zeros((4, 20))
     args["Wh"] = np.zeros((5, 15))
     with pytest.raises(ValueError, match=r"^Wh has shape \(5, 15\).*H is 5 from h0"):
-        ops.lstm_forward(**{**args, "b": np.zeros(20)})
+        ops.lstm(**{**args, "b": np.zeros(20)})
 
 
 @pytest.mark.parametrize("bad", [-1, 5])
 def test_word_embedding_rejects_out_of_range_ids(bad):
     x = np.array([[0, 1], [2, bad]])
     with pytest.raises(ValueError, match=rf"x has ids outside \[0, 5\): x\[1, 1\] = {bad}"):
-        ops.word_embedding_forward(x, np.zeros((5, 3)))
+        ops.word_embedding(x, np.zeros((5, 3)))
 
 
 def test_word_embedding_rejects_float_ids_and_checks_inside_graphs():
     with pytest.raises(ValueError, match="x must hold integer ids, got dtype float64"):
-        ops.word_embedding_forward(np.zeros((2, 2)), np.zeros((5, 3)))
+        ops.word_embedding(np.zeros((2, 2)), np.zeros((5, 3)))
 
     @tf.function
     def embed(x):
-        return ops.word_embedding_forward(x, tf.zeros((5, 3)))
+        return ops.word_embedding(x, tf.zeros((5, 3)))
 
     # On GPU TF's gather returns zeros for a bad id; here the check raises in any graph.
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"x has ids outside \[0, 5\)"):
@@ -147,4 +147,4 @@ def test_softmax_loss_bad_arguments(kwargs, match):
 
 def test_temporal_affine_bad_arguments():
     with pytest.raises(ValueError, match=r"^w has shape \(3, 2\).*D is 4 from x"):
-        ops.temporal_affine_forward(np.zeros((2, 3, 4)), np.zeros((3, 2)), np.zeros(2))
+        ops.temporal_affine(np.zeros((2, 3, 4)), np.zeros((3, 2)), np.zeros(2))

@@ -15,7 +15,7 @@ from tfcs231n.parity import engine as parity
 from tfcs231n.captioning import ops
 
 GATES = {"rnn": 1, "lstm": 4}
-OPS = {"rnn": ops.rnn_forward, "lstm": ops.lstm_forward}
+OPS = {"rnn": ops.rnn, "lstm": ops.lstm}
 
 
 def _unrolled(cell, x, h0, Wx, Wh, b):

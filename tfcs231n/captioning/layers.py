@@ -129,7 +129,7 @@ class WordEmbedding(keras.layers.Layer):
                                  initializer=self.embeddings_initializer)
 
     def call(self, x):
-        return rnn_layers.word_embedding_forward(x, tf.convert_to_tensor(self.W))
+        return rnn_layers.word_embedding(x, tf.convert_to_tensor(self.W))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.dim)
@@ -164,7 +164,7 @@ class TemporalAffine(keras.layers.Layer):
         self.b = self.add_weight(shape=(self.units,), name="b", initializer=self.bias_initializer)
 
     def call(self, x):
-        return rnn_layers.temporal_affine_forward(
+        return rnn_layers.temporal_affine(
             x, tf.convert_to_tensor(self.w), tf.convert_to_tensor(self.b)
         )
 

@@ -12,14 +12,15 @@ import tensorflow as tf
 
 from tfcs231n.captioning import bleu as metrics
 from tfcs231n._checks import Dims, finite, int_tensor
-from tfcs231n.captioning.ops import _lstm_recurrence, _rnn_recurrence, lstm_forward, rnn_forward, temporal_affine_forward, temporal_softmax_loss, word_embedding_forward
+from tfcs231n.captioning.ops import (_lstm_recurrence, _rnn_recurrence, lstm, rnn, temporal_affine,
+                                     temporal_softmax_loss, word_embedding)
 
 SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>")
 
 # cell_type -> (sequence op, one recurrence step on (h, c); the RNN carries c unused)
 _CELLS = {
-    "rnn": (rnn_forward, 1, lambda xw, h, c, Wh, b: (_rnn_recurrence(xw, h, Wh, b), c)),
-    "lstm": (lstm_forward, 4, _lstm_recurrence),
+    "rnn": (rnn, 1, lambda xw, h, c, Wh, b: (_rnn_recurrence(xw, h, Wh, b), c)),
+    "lstm": (lstm, 4, _lstm_recurrence),
 }
 
 
@@ -38,9 +39,9 @@ def caption_scores(params, features, captions_in, cell_type):
     p = params
     sequence = _CELLS[cell_type][0]
     h0 = tf.matmul(features, p["W_proj"]) + p["b_proj"]  # (N, H)
-    x = word_embedding_forward(captions_in, p["W_embed"])  # (N, T, W)
+    x = word_embedding(captions_in, p["W_embed"])  # (N, T, W)
     h = sequence(x, h0, p["Wx"], p["Wh"], p["b"])  # (N, T, H)
-    return temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])  # (N, T, V)
+    return temporal_affine(h, p["W_vocab"], p["b_vocab"])  # (N, T, V)
 
 
 def captioning_loss(params, features, captions, null, cell_type):

@@ -1,11 +1,17 @@
 """Recurrent building blocks of CS231n assignment 3, in TensorFlow.
 
-The course's functional API under the course's names. Every op accepts NumPy arrays or
-tensors and computes in the inputs' floating dtype (float64 in, float64 out). Gradients come
-from autodiff, except for the two sequence ops, which carry the course's backward pass
-because it is faster (see "sequences" below); `torchref.rnn_layers` holds the NumPy
-reference with explicit backward passes that all of them are checked against
-(`tfcs231n parity`).
+The course's math with TensorFlow returns: each op returns its output only (no cache), and
+gradients come from autodiff, so there are no backward functions. The names drop the
+course's `_forward` (`rnn_step`, `rnn`, `lstm_step`, `lstm`, `word_embedding`,
+`temporal_affine`) because the returns differ: the course writes ``h, _ = rnn_forward(...)``,
+which on a tensor of batch 2 would unpack the batch. The course's own names and returns,
+backward functions included, are `tfcs231n.course.rnn_layers`; asking this module for one
+of them raises an ImportError that says so.
+
+Every op accepts NumPy arrays or tensors and computes in the inputs' floating dtype
+(float64 in, float64 out). The two sequence ops carry the course's backward pass because
+it is faster (see "sequences" below); `torchref.rnn_layers` holds the NumPy reference with
+explicit backward passes that all of them are checked against (`tfcs231n parity`).
 
 Shapes use the course's letters: N batch, T time steps, D input size, H hidden size,
 V vocabulary size, M output size.
@@ -14,6 +20,29 @@ V vocabulary size, M output size.
 import tensorflow as tf
 
 from tfcs231n._checks import Dims, check_ids, float_tensors, int_tensor
+
+# The course's names that this module does not define -> the native op, if any.
+_COURSE_NAMES = {
+    "rnn_step_forward": "rnn_step", "rnn_forward": "rnn", "lstm_step_forward": "lstm_step",
+    "lstm_forward": "lstm", "word_embedding_forward": "word_embedding",
+    "temporal_affine_forward": "temporal_affine", "rnn_step_backward": None,
+    "rnn_backward": None, "lstm_step_backward": None, "lstm_backward": None,
+    "word_embedding_backward": None, "temporal_affine_backward": None, "sigmoid": None,
+}
+
+
+def __getattr__(name):
+    # ImportError, not AttributeError: `from ... import rnn_forward` turns an AttributeError
+    # into its own message and would drop the pointer to the course's module.
+    if name in _COURSE_NAMES:
+        native = _COURSE_NAMES[name]
+        hint = (f"; the native `{native}` here returns the output only" if native
+                else "; here gradients come from autodiff (tf.GradientTape)")
+        raise ImportError(
+            f"{name} is the course's API (it returns the course's caches and NumPy "
+            f"gradients): import it from tfcs231n.course.rnn_layers{hint}"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # ----------------------------------------------------------------------------- steps
 # The recurrences take the input already projected (xw = x @ Wx): a sequence projects all
@@ -39,7 +68,7 @@ def _lstm_recurrence(xw, h, c, Wh, b):
     return h, c
 
 
-def rnn_step_forward(x, prev_h, Wx, Wh, b):
+def rnn_step(x, prev_h, Wx, Wh, b):
     """One vanilla RNN step: next_h = tanh(x Wx + prev_h Wh + b).
 
     Args:
@@ -59,7 +88,7 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
     return _rnn_recurrence(tf.matmul(x, Wx), prev_h, Wh, b)
 
 
-def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+def lstm_step(x, prev_h, prev_c, Wx, Wh, b):
     """One LSTM step with the course's gate order i, f, o, g.
 
     a = x Wx + prev_h Wh + b is split into four (N, H) blocks i, f, o, g;
@@ -193,7 +222,7 @@ def _lstm_sequence(x, h0, Wx, Wh, b):
     return _swap_batch_time(hs), grad
 
 
-def rnn_forward(x, h0, Wx, Wh, b):
+def rnn(x, h0, Wx, Wh, b):
     """A vanilla RNN over a whole sequence.
 
     Args:
@@ -211,7 +240,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
     return _rnn_sequence(x, h0, Wx, Wh, b)
 
 
-def lstm_forward(x, h0, Wx, Wh, b):
+def lstm(x, h0, Wx, Wh, b):
     """An LSTM over a whole sequence; the initial cell state is zero, as in the course.
 
     Args:
@@ -232,7 +261,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
 # ----------------------------------------------------------------------------- words
 
 
-def word_embedding_forward(x, W):
+def word_embedding(x, W):
     """Looks up word vectors.
 
     Args:
@@ -252,7 +281,7 @@ def word_embedding_forward(x, W):
     return tf.gather(W, x)
 
 
-def temporal_affine_forward(x, w, b):
+def temporal_affine(x, w, b):
     """An affine layer applied at every time step.
 
     Args:

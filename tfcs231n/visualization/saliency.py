@@ -188,6 +188,33 @@ def fooling_step(X, target_y, model, learning_rate=1):
     return _fooling_update(X, _class_id(target_y), model, learning_rate)[0]
 
 
+class FoolingResult:
+    """What `make_fooling_image` returns: unpack it, ``X_fooling, steps = ...``.
+
+    Not a tuple on purpose: the course's ``X_fooling = make_fooling_image(...)`` followed by
+    ``model(X_fooling)`` or ``X_fooling[0]`` would otherwise run on the pair; here it raises
+    a TypeError that points to `tfcs231n.course.net_visualization_tensorflow`, whose
+    `make_fooling_image` returns the image alone.
+    """
+
+    __slots__ = ("image", "steps")
+
+    def __init__(self, image, steps):
+        self.image, self.steps = image, steps
+
+    def __iter__(self):
+        return iter((self.image, self.steps))
+
+    def _as_image(self, *args, **kwargs):
+        raise TypeError(
+            "make_fooling_image returns (X_fooling, steps): unpack it, or use "
+            "tfcs231n.course.net_visualization_tensorflow.make_fooling_image (the course's "
+            "call, which returns the image alone)"
+        )
+
+    __getitem__ = __array__ = __tf_tensor__ = _as_image
+
+
 def make_fooling_image(X, target_y, model, learning_rate=1, max_iters=100):
     """An image close to X that the model classifies as target_y (the course's fooling image).
 
@@ -202,7 +229,8 @@ def make_fooling_image(X, target_y, model, learning_rate=1, max_iters=100):
         max_iters: the course's hint of 100.
 
     Returns:
-        (X_fooling (1, H, W, C), the number of steps taken; 0 if X is already target_y).
+        A `FoolingResult` that unpacks as (X_fooling (1, H, W, C), the number of steps
+        taken; 0 if X is already target_y).
 
     Raises:
         FoolingFailed: the model is not fooled after max_iters steps.
@@ -218,7 +246,7 @@ def make_fooling_image(X, target_y, model, learning_rate=1, max_iters=100):
         X_next, scores = step(X_fooling)  # scores belong to X_fooling, before the step
         predicted = int(tf.argmax(scores[0]))
         if predicted == target_y:
-            return X_fooling, i
+            return FoolingResult(X_fooling, i)
         if i == max_iters:
             raise FoolingFailed(target_y, max_iters, predicted, X_fooling)
         X_fooling = X_next

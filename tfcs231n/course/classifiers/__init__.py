@@ -1,0 +1,1 @@
+"""The course's `cs231n/classifiers`: `rnn.CaptioningRNN` and `squeezenet.SqueezeNet`."""
