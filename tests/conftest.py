@@ -1,4 +1,5 @@
 import os
+import re
 import socket
 
 import pytest
@@ -6,6 +7,27 @@ import pytest
 # Set before TensorFlow is imported by any test module: keep its start-up chatter out of
 # the test log.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Markers whose tests run only when asked for by name: `-m benchmark`, `-m network`.
+# Left out here rather than by an `-m` in pytest.ini, because a command-line `-m` (such as
+# the fast loop's `-m "not e2e"`) replaces that one and would let them back in.
+OPT_IN_MARKERS = ("benchmark", "network")
+
+
+def opt_in_excluded(markexpr):
+    """The OPT_IN_MARKERS that the `-m` expression `markexpr` does not name."""
+    return [m for m in OPT_IN_MARKERS if not re.search(rf"\b{m}\b", markexpr or "")]
+
+
+def pytest_collection_modifyitems(config, items):
+    excluded = opt_in_excluded(config.getoption("markexpr"))
+    keep, deselected = [], []
+    for item in items:
+        opted_in = any(item.get_closest_marker(m) for m in excluded)
+        (deselected if opted_in else keep).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session", autouse=True)
