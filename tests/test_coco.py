@@ -1,7 +1,4 @@
-import functools
-import http.server
 import json
-import threading
 import zipfile
 
 import h5py
@@ -218,27 +215,10 @@ def test_image_index_out_of_range(tmp_path):
         load_coco_data(root)
 
 
-@pytest.fixture
-def archive_server(tmp_path):
-    """Serves tmp_path/www over 127.0.0.1; stops when the test ends."""
-    www = tmp_path / "www"
-    www.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
-
-
-def test_download_coco_unpacks_course_layout(tmp_path, archive_server, monkeypatch, capsys):
-    www, url = archive_server
+def test_download_coco_unpacks_course_layout(tmp_path, www, monkeypatch, capsys):
+    root, url = www
     source = make_coco_dir(tmp_path / "src" / "coco_captioning")
-    with zipfile.ZipFile(www / "coco_captioning.zip", "w") as zf:
+    with zipfile.ZipFile(root / "coco_captioning.zip", "w") as zf:
         for path in source.iterdir():  # the course's archive nests coco_captioning/
             zf.write(path, f"coco_captioning/{path.name}")
     monkeypatch.setattr(coco, "COCO_URL", url + "/coco_captioning.zip")
@@ -251,5 +231,5 @@ def test_download_coco_unpacks_course_layout(tmp_path, archive_server, monkeypat
     data = load_coco_data(target)
     np.testing.assert_array_equal(data["train_image_idxs"], TRAIN_IDXS)
 
-    (www / "coco_captioning.zip").unlink()
+    (root / "coco_captioning.zip").unlink()
     download_coco(target, progress=False)  # complete already: no request is made

@@ -2,7 +2,6 @@ import hashlib
 import http.server
 import os
 import re
-import threading
 import zipfile
 
 import pytest
@@ -56,17 +55,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
+def server(http_server):
+    httpd = http_server(_Handler)
     httpd.log, httpd.ignore_range, httpd.cut_after = [], False, None
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    return httpd
 
 
 def test_full_download_verifies_and_places_file(server, tmp_path):

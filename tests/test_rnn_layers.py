@@ -5,17 +5,13 @@ import pytest
 import tensorflow as tf
 
 import course_values as cv
+from parity_helpers import parity_params
 from tfcs231n.parity import engine as parity
-from tfcs231n.parity import cases as parity_cases
 from tfcs231n.captioning import ops
-
-RNN_CASES = [
-    (case, i) for i in range(len(parity_cases.SHAPES["rnn"])) for case in parity_cases.cases("rnn", i)
-]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case,shape_index", RNN_CASES, ids=[c.name for c, _ in RNN_CASES])
+@parity_params("rnn")
 def test_parity_with_reference(case, shape_index, dtype):
     # Outputs and every gradient, on seeded random inputs, several shapes.
     parity.assert_parity(case.run(dtype, seed=shape_index))

@@ -5,11 +5,8 @@ download tests use 127.0.0.1 only).
 """
 
 import dataclasses
-import functools
 import hashlib
-import http.server
 import sys
-import threading
 import zipfile
 
 import keras
@@ -264,22 +261,6 @@ def test_published_sources_are_the_known_addresses():
     assert torchvision.filename.endswith(f"-{torchvision.sha256_prefix}.pth")
     course = sqw.SQUEEZENET_WEIGHTS["course-tf2"]
     assert course.url == "http://cs231n.stanford.edu/squeezenet_tf2.zip"
-
-
-@pytest.fixture
-def www(tmp_path):
-    """Serves tmp_path/www over 127.0.0.1."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
 
 
 def test_download_checks_the_sha256_prefix(www, pth, tmp_path, monkeypatch):
