@@ -85,11 +85,11 @@ def _rnn_args(N=2, T=3, D=4, H=5):
 @pytest.mark.parametrize(
     "change,match",
     [
-        (dict(Wh=np.zeros((5, 4))), r"Wh has shape \(5, 4\) but expected \(H,H\) = \(5, 5\): H is 5 from h0"),
+        (dict(Wh=np.zeros((5, 4))), r"^Wh\b.*\(5, 4\).*\bh0\b"),
         (dict(b=np.zeros(6)), r"^b has shape \(6,\)"),
-        (dict(h0=np.zeros((3, 5))), r"^h0 has shape \(3, 5\).*N is 2 from x"),
-        (dict(x=np.zeros((2, 4))), r"^x must have rank 3 with shape \(N,T,D\), got shape \(2, 4\)"),
-        (dict(Wx=np.zeros((4, 5), np.float32)), r"^Wx has dtype float32 but x has float64"),
+        (dict(h0=np.zeros((3, 5))), r"^h0\b.*\(3, 5\).*\bx\b"),
+        (dict(x=np.zeros((2, 4))), r"^x\b.*\(2, 4\)"),
+        (dict(Wx=np.zeros((4, 5), np.float32)), r"^Wx\b.*\bfloat32\b.*\bx\b.*\bfloat64\b"),
     ],
 )
 def test_rnn_forward_bad_arguments_name_the_argument(change, match):
@@ -101,19 +101,19 @@ def test_lstm_weights_must_stack_four_gates():
     args = _rnn_args()
     args["Wx"] = np.zeros((4, 20))
     args["Wh"] = np.zeros((5, 15))
-    with pytest.raises(ValueError, match=r"^Wh has shape \(5, 15\).*H is 5 from h0"):
+    with pytest.raises(ValueError, match=r"^Wh\b.*\(5, 15\).*\bh0\b"):
         ops.lstm_forward(**{**args, "b": np.zeros(20)})
 
 
 @pytest.mark.parametrize("bad", [-1, 5])
 def test_word_embedding_rejects_out_of_range_ids(bad):
     x = np.array([[0, 1], [2, bad]])
-    with pytest.raises(ValueError, match=rf"x has ids outside \[0, 5\): x\[1, 1\] = {bad}"):
+    with pytest.raises(ValueError, match=rf"^x\b.*\[0, 5\).*\bx\[1, 1\] = {bad}\b"):
         ops.word_embedding_forward(x, np.zeros((5, 3)))
 
 
 def test_word_embedding_rejects_float_ids_and_checks_inside_graphs():
-    with pytest.raises(ValueError, match="x must hold integer ids, got dtype float64"):
+    with pytest.raises(ValueError, match=r"^x\b.*\bfloat64\b"):
         ops.word_embedding_forward(np.zeros((2, 2)), np.zeros((5, 3)))
 
     @tf.function
@@ -121,18 +121,18 @@ def test_word_embedding_rejects_float_ids_and_checks_inside_graphs():
         return ops.word_embedding_forward(x, tf.zeros((5, 3)))
 
     # On GPU TF's gather returns zeros for a bad id; here the check raises in any graph.
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"x has ids outside \[0, 5\)"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"\bx\b.*\[0, 5\)"):
         embed(tf.constant([[0, 7]]))
 
 
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(mask=np.ones((2, 3), np.int32)), r"^mask must be boolean, got dtype int32"),
+        (dict(mask=np.ones((2, 3), np.int32)), r"^mask\b.*\bint32\b"),
         (dict(mask=np.ones((3, 2), bool)), r"^mask has shape \(3, 2\)"),
-        (dict(y=np.full((2, 3), 4)), r"^y has ids outside \[0, 4\)"),
+        (dict(y=np.full((2, 3), 4)), r"^y\b.*\[0, 4\).*\b4\b"),
         (dict(y=np.zeros((2, 4), np.int64)), r"^y has shape \(2, 4\)"),
-        (dict(x=np.zeros((2, 3))), r"^x must have rank 3"),
+        (dict(x=np.zeros((2, 3))), r"^x\b.*\(2, 3\)"),
     ],
 )
 def test_softmax_loss_bad_arguments(kwargs, match):
@@ -142,5 +142,5 @@ def test_softmax_loss_bad_arguments(kwargs, match):
 
 
 def test_temporal_affine_bad_arguments():
-    with pytest.raises(ValueError, match=r"^w has shape \(3, 2\).*D is 4 from x"):
+    with pytest.raises(ValueError, match=r"^w\b.*\(3, 2\).*\bx\b"):
         ops.temporal_affine_forward(np.zeros((2, 3, 4)), np.zeros((3, 2)), np.zeros(2))

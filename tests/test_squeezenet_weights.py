@@ -82,7 +82,8 @@ def test_missing_and_unexpected_keys_name_the_layer(state, tmp_path):
     broken = {k: v for k, v in state.items() if k != "features.3.squeeze.weight"}
     broken["features.3.extra.weight"] = np.zeros(3, np.float32)
     path = _save_pth(broken, tmp_path / "broken.pth")
-    with pytest.raises(ValueError, match=r"features\.3\.squeeze\.weight \(features_3/squeeze\)") \
+    with pytest.raises(ValueError,
+                       match=r"\bfeatures\.3\.squeeze\.weight\b.*\bfeatures_3/squeeze\b") \
             as info:
         sq.SqueezeNet(weights=path)
     assert "features.3.extra.weight" in str(info.value)
@@ -91,8 +92,8 @@ def test_missing_and_unexpected_keys_name_the_layer(state, tmp_path):
 def test_wrong_shape_names_the_layer_and_both_shapes(state, tmp_path):
     broken = dict(state, **{"features.6.expand3x3.weight": np.zeros((128, 32, 1, 1), np.float32)})
     path = _save_pth(broken, tmp_path / "broken.pth")
-    with pytest.raises(ValueError, match=r"features_6/expand3x3 .*file \(128, 32, 1, 1\), "
-                                         r"model \(128, 32, 3, 3\)"):
+    with pytest.raises(ValueError, match=r"\bfeatures_6/expand3x3\b.*\(128, 32, 1, 1\)"
+                                         r".*\(128, 32, 3, 3\)"):
         sq.SqueezeNet(weights=path)
 
 
@@ -125,11 +126,11 @@ def test_missing_file_and_bad_h5(tmp_path):
         sq.SqueezeNet(weights=tmp_path / "squeezenet.ckpt")
     bad = tmp_path / "other.weights.h5"
     keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save_weights(bad)
-    with pytest.raises(ValueError, match="not a SqueezeNet 1.1 .weights.h5"):
+    with pytest.raises(ValueError, match=r"\bother\.weights\.h5\b.*\bSqueezeNet 1\.1\b"):
         sq.SqueezeNet(weights=bad)
     garbage = tmp_path / "garbage.weights.h5"
     garbage.write_bytes(b"not an HDF5 file")
-    with pytest.raises(ValueError, match=f"{garbage}.* not a SqueezeNet.*not an HDF5 file"):
+    with pytest.raises(ValueError, match=rf"{garbage}.*\bHDF5\b"):
         sq.SqueezeNet(weights=garbage)
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
         sqw.convert_squeezenet(tmp_path / "x.pth", tmp_path / "x.h5")
@@ -147,7 +148,7 @@ def test_a_pth_that_is_not_a_state_dict_is_a_value_error(tmp_path):
     whole_model = tmp_path / "model.pth"  # torch.save(model): weights_only refuses it
     torch.save(ref.SqueezeNet(10), whole_model)
     for path in (truncated, garbage, whole_model):
-        with pytest.raises(ValueError, match="not a readable PyTorch state dict") as info:
+        with pytest.raises(ValueError, match=r"\bPyTorch\b") as info:
             sq.SqueezeNet(10, weights=path)
         assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -228,14 +229,14 @@ def test_course_tf1_checkpoint(state, tmp_path, images, torch_scores):
 def test_course_checkpoint_with_a_wrong_shape_names_the_layer(state, tmp_path):
     broken = dict(state, **{"features.12.squeeze.bias": np.zeros(3, np.float32)})
     prefix = _write_course_tf2(broken, tmp_path / "squeezenet.ckpt")
-    with pytest.raises(ValueError, match=r"features_12/squeeze .*file \(3,\), model \(64,\)"):
+    with pytest.raises(ValueError, match=r"\bfeatures_12/squeeze\b.*\(3,\).*\(64,\)"):
         sq.SqueezeNet(weights=prefix)
     extra = _write_course_tf2(state, tmp_path / "extra" / "squeezenet.ckpt", extra_layer=True)
-    with pytest.raises(ValueError, match="unexpected.*layer_with_weights-10/kernel"):
+    with pytest.raises(ValueError, match=r"\blayer_with_weights-10/kernel\b"):
         sq.SqueezeNet(weights=extra)
     other = tmp_path / "other"
     tf.train.Checkpoint(v=tf.Variable(1.0)).write(str(other / "x.ckpt"))
-    with pytest.raises(ValueError, match="not the course's SqueezeNet"):
+    with pytest.raises(ValueError, match=r"\bx\.ckpt\b.*\bSqueezeNet\b"):
         sq.SqueezeNet(weights=other / "x.ckpt")
 
 
@@ -275,7 +276,7 @@ def test_download_checks_the_sha256_prefix(www, pth, tmp_path, monkeypatch):
     wrong = "0" if digest[0] != "0" else "1"
     monkeypatch.setitem(sqw.SQUEEZENET_WEIGHTS, "torchvision",
                         dataclasses.replace(source, sha256_prefix=wrong + digest[1:8]))
-    with pytest.raises(DownloadError, match="does not start with") as info:
+    with pytest.raises(DownloadError, match=rf"\b{wrong}{digest[1:8]}\b") as info:
         sqw.download_squeezenet("torchvision", tmp_path / "bad" / "w.pth")
     assert "\n" not in str(info.value) and not (tmp_path / "bad" / "w.pth").exists()
 
