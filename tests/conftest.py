@@ -26,8 +26,8 @@ def pytest_collection_modifyitems(config, items):
     excluded = opt_in_excluded(config.getoption("markexpr"))
     keep, deselected = [], []
     for item in items:
-        opted_in = any(item.get_closest_marker(m) for m in excluded)
-        (deselected if opted_in else keep).append(item)
+        left_out = any(item.get_closest_marker(m) for m in excluded)
+        (deselected if left_out else keep).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
