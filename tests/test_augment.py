@@ -95,9 +95,9 @@ def test_jitter_range_follows_torchvision():
     assert aug.jitter_range(1.5, "b") == (0.0, 2.5)  # clamped at 0
     assert aug.jitter_range(0, "b") is None
     assert aug.jitter_range(0.2, "hue", 0.0, (-0.5, 0.5)) == (-0.2, 0.2)
-    with pytest.raises(ValueError, match="hue"):
+    with pytest.raises(ValueError, match=r"\bhue\b.*0\.7"):
         aug.ColorJitter(hue=0.7)
-    with pytest.raises(ValueError, match="brightness"):
+    with pytest.raises(ValueError, match=r"\bbrightness\b.*-1"):
         aug.ColorJitter(brightness=-1)
 
 
@@ -164,13 +164,13 @@ def test_layer_inside_a_model_and_config_round_trip(tmp_path, batch):
 
 
 def test_arguments_are_validated():
-    with pytest.raises(ValueError, match="scale"):
+    with pytest.raises(ValueError, match=r"\bscale\b.*0\.9, 0\.1"):
         aug.RandomResizedCrop(8, scale=(0.9, 0.1))
-    with pytest.raises(ValueError, match="ratio"):
+    with pytest.raises(ValueError, match=r"\bratio\b.*\(0(\.0)?, 1(\.0)?\)"):
         aug.RandomResizedCrop(8, ratio=(0, 1))
-    with pytest.raises(ValueError, match="p must"):
+    with pytest.raises(ValueError, match=r"\bp\b.*1\.5"):
         aug.RandomHorizontalFlip(p=1.5)
-    with pytest.raises(ValueError, match="images must be"):
+    with pytest.raises(ValueError, match=r"\bimages\b.*\(4, 4\)"):
         aug.RandomHorizontalFlip()(np.zeros((4, 4)))
 
 

@@ -53,9 +53,9 @@ def test_failed_variants_are_reported_and_left_out_of_the_ratio():
 
 
 def test_unknown_workload_and_bad_repeats_are_rejected():
-    with pytest.raises(ValueError, match="unknown workload 'nope'"):
+    with pytest.raises(ValueError, match=r"\bworkload\b.*'nope'"):
         bench.run(["nope"])
-    with pytest.raises(ValueError, match="repeats must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"\brepeats\b.*\b0\b"):
         bench.run(["squeezenet"], repeats=0)
 
 
@@ -182,7 +182,7 @@ def test_a_worker_process_that_exits_says_why(monkeypatch):
 
     worker = Exiting(["w"], ["tf-function"])
     try:
-        with pytest.raises(RuntimeError, match="status 1: ImportError: no module named tensorf"):
+        with pytest.raises(RuntimeError, match=r"\b1\b.*ImportError: no module named tensorf"):
             worker.receive()
         with pytest.raises(RuntimeError, match="status 1"):
             worker.ask({"op": "matmul"})

@@ -104,35 +104,34 @@ def test_sampling_pads_with_null_after_end():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="cell_type must be 'rnn' or 'lstm', got 'gru'"):
+    with pytest.raises(ValueError, match=r"\bcell_type\b.*'gru'"):
         CaptioningRNN(TINY_VOCAB, cell_type="gru")
-    with pytest.raises(ValueError, match="word_to_idx lacks '<NULL>'"):
+    with pytest.raises(ValueError, match=r"\bword_to_idx\b.*'<NULL>'"):
         CaptioningRNN({"<START>": 1, "<END>": 2, "cat": 0})
     # The course's loss-check vocabulary has no <START>/<END>: loss works, sampling says why.
     course = CaptioningRNN({"<NULL>": 0, "cat": 2, "dog": 3}, input_dim=4, wordvec_dim=3,
                            hidden_dim=5)
     assert np.isfinite(float(course.loss(np.zeros((2, 4)), np.array([[0, 1, 2], [2, 1, 0]]))))
-    with pytest.raises(ValueError, match="sampling needs '<START>' and '<END>'"):
+    with pytest.raises(ValueError, match=r"'<START>'.*'<END>'"):
         course.sample(np.zeros((2, 4)))
     model = CaptioningRNN(TINY_VOCAB, input_dim=4, wordvec_dim=3, hidden_dim=5)
-    with pytest.raises(ValueError, match=r"features has shape \(2, 3\) but expected \(N,4\)"):
+    with pytest.raises(ValueError, match=r"\bfeatures\b.*\(2, 3\).*\(N, ?4\)"):
         model.sample(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"x has ids outside \[0, 5\)"):
+    with pytest.raises(ValueError, match=r"\bx\b.*\[0, 5\).*\b9\b"):
         model.loss(np.zeros((2, 4)), np.array([[1, 9, 2], [1, 3, 2]]))
-    with pytest.raises(ValueError, match="beam_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"\bbeam_size\b.*\b0\b"):
         model.sample(np.zeros((2, 4)), beam_size=0)
     nan = np.zeros((2, 4))
     nan[1, 2] = np.nan  # decoded, it would be a caption of <NULL>s, not an error
-    with pytest.raises(ValueError, match="^features has 1 NaN or infinite values"):
+    with pytest.raises(ValueError, match=r"^features\b.*\b1\b.*\bNaN\b"):
         model.sample(nan)
-    with pytest.raises(ValueError, match=r"^captions has shape \(1, 3\) but expected \(N,T\) = "
-                                         r"\(2, '\?'\): N is 2 from features"):
+    with pytest.raises(ValueError, match=r"^captions\b.*\(1, 3\).*\bfeatures\b"):
         model.loss(np.zeros((2, 4)), np.array([[1, 3, 2]]))
     words = sorted(TINY_VOCAB, key=TINY_VOCAB.get)
     for idx_to_word in (words, dict(enumerate(words))):  # the course's list, or a dict
         assert caption_words(np.array([1, 3, 4, 2, 3]), idx_to_word) == ["cat", "dog"]
         for bad in (7, -1):
-            with pytest.raises(ValueError, match=f"^id {bad} is not in idx_to_word \\(5 words"):
+            with pytest.raises(ValueError, match=rf"(?<!\d){bad}\b.*\bidx_to_word\b"):
                 caption_words(np.array([3, bad]), idx_to_word)
     with pytest.raises(NotImplementedError, match="CaptioningSolver"):
         model.compile(optimizer="adam")
@@ -187,14 +186,14 @@ def test_nan_loss_stops_with_a_clear_error(coco_dir):
     data = load_coco_data(coco_dir, max_train=40, seed=0)
     model = _model(data)
     model.params["b_vocab"].assign(np.full(model.vocab_size, np.nan, np.float32))
-    with pytest.raises(FloatingPointError, match="loss became nan at iteration 0"):
+    with pytest.raises(FloatingPointError, match=r"\bloss\b.*\bnan\b.*\b0\b"):
         CaptioningSolver(model, data, num_epochs=1, verbose=False).train()
 
 
 def test_solver_config_is_validated():
-    with pytest.raises(ValueError, match="update_rule must be one of"):
+    with pytest.raises(ValueError, match=r"\bupdate_rule\b.*'adagrad'"):
         SolverConfig(update_rule="adagrad")
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"\bbatch_size\b.*\b0\b"):
         SolverConfig(batch_size=0)
 
 

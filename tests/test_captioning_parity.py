@@ -4,17 +4,14 @@ import numpy as np
 import pytest
 import torch
 
+from parity_helpers import parity_params
 from tfcs231n.parity import engine as parity
-from tfcs231n.parity import cases as parity_cases
 from tfcs231n.captioning.model import CaptioningRNN
 from torchref import captioning as ref
 
-CASES = [(c, i) for i in range(len(parity_cases.SHAPES["captioning"]))
-         for c in parity_cases.cases("captioning", i)]
-
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case,shape_index", CASES, ids=[c.name for c, _ in CASES])
+@parity_params("captioning")
 def test_loss_and_every_gradient_match_the_numpy_reference(case, shape_index, dtype):
     parity.assert_parity(case.run(dtype, seed=10 + shape_index))
 

@@ -36,10 +36,10 @@ def test_parity_command_exits_nonzero_when_a_row_fails(monkeypatch, capsys):
 
 def test_unknown_module_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("TFCS231N_TRACEBACK", raising=False)
-    with pytest.raises(SystemExit, match="^tfcs231n parity: unknown parity module 'nope'"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n parity: .*\bmodule\b.*'nope'"):
         cli.main(["parity", "--module", "nope"])
     monkeypatch.setenv("TFCS231N_TRACEBACK", "1")  # for a bug report: the real exception
-    with pytest.raises(ValueError, match="unknown parity module 'nope'"):
+    with pytest.raises(ValueError, match=r"\bmodule\b.*'nope'"):
         cli.main(["parity", "--module", "nope"])
 
 

@@ -1,7 +1,4 @@
-import functools
-import http.server
 import json
-import threading
 import zipfile
 
 import h5py
@@ -106,7 +103,7 @@ def test_max_train_is_seeded_and_keeps_pairs(coco_dir):
 
 @pytest.mark.parametrize("max_train", [0, -1, 2.5, True])
 def test_bad_max_train(coco_dir, max_train):
-    with pytest.raises(ValueError, match="max_train"):
+    with pytest.raises(ValueError, match=rf"\bmax_train\b.*{max_train!r}"):
         load_coco_data(coco_dir, max_train=max_train)
 
 
@@ -124,9 +121,9 @@ def test_sample_minibatch(coco_dir):
 
     val_captions, val_features, _ = sample_coco_minibatch(data, 2, split="val", rng=1)
     assert val_captions.shape == (2, T) and val_features.shape == (2, 512)
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(ValueError, match=r"\bsplit\b.*'test'"):
         sample_coco_minibatch(data, split="test")
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=r"\bbatch_size\b.*\b0\b"):
         sample_coco_minibatch(data, batch_size=0)
 
 
@@ -145,9 +142,9 @@ def test_decode_captions_course_semantics():
     ]
     assert decode_captions(captions[0], WORDS) == "<START> the cat <END>"
     assert decode_captions([3, 4, 2], WORDS) == "<UNK> a <END>"
-    with pytest.raises(ValueError, match="10"):
+    with pytest.raises(ValueError, match=r"\b10\b"):
         decode_captions([1, 10], WORDS)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match=r"\bshape\b.*\(1, 2, 3\)"):
         decode_captions(np.zeros((1, 2, 3), dtype=int), WORDS)
 
 
@@ -193,7 +190,7 @@ def test_caption_id_outside_vocab(tmp_path):
     captions = _captions(8, 0)
     captions[2, 4] = len(WORDS)
     root = make_coco_dir(tmp_path / "c", train_captions=captions)
-    with pytest.raises(ValueError, match=r"train_captions.*10 words"):
+    with pytest.raises(ValueError, match=r"\btrain_captions\b.*\b10\b"):
         load_coco_data(root)
 
 
@@ -214,31 +211,14 @@ def test_vocab_missing_key(tmp_path):
 
 def test_image_index_out_of_range(tmp_path):
     root = make_coco_dir(tmp_path / "c", val_idxs=np.array([0, 0, 1, 2], dtype=np.int32))
-    with pytest.raises(ValueError, match=r"val_image_idxs.*val_features has 2 images"):
+    with pytest.raises(ValueError, match=r"\bval_image_idxs\b.*\bval_features\b.*\b2\b"):
         load_coco_data(root)
 
 
-@pytest.fixture
-def archive_server(tmp_path):
-    """Serves tmp_path/www over 127.0.0.1; stops when the test ends."""
-    www = tmp_path / "www"
-    www.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
-
-
-def test_download_coco_unpacks_course_layout(tmp_path, archive_server, monkeypatch, capsys):
-    www, url = archive_server
+def test_download_coco_unpacks_course_layout(tmp_path, www, monkeypatch, capsys):
+    root, url = www
     source = make_coco_dir(tmp_path / "src" / "coco_captioning")
-    with zipfile.ZipFile(www / "coco_captioning.zip", "w") as zf:
+    with zipfile.ZipFile(root / "coco_captioning.zip", "w") as zf:
         for path in source.iterdir():  # the course's archive nests coco_captioning/
             zf.write(path, f"coco_captioning/{path.name}")
     monkeypatch.setattr(coco, "COCO_URL", url + "/coco_captioning.zip")
@@ -251,5 +231,5 @@ def test_download_coco_unpacks_course_layout(tmp_path, archive_server, monkeypat
     data = load_coco_data(target)
     np.testing.assert_array_equal(data["train_image_idxs"], TRAIN_IDXS)
 
-    (www / "coco_captioning.zip").unlink()
+    (root / "coco_captioning.zip").unlink()
     download_coco(target, progress=False)  # complete already: no request is made

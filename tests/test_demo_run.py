@@ -22,6 +22,8 @@ from tfcs231n.cli import gan as gan_command
 from tfcs231n.demo import gan as gan_demo
 from test_demo import chromium, console_errors, embedded_images
 
+pytestmark = pytest.mark.e2e  # the whole demo in a subprocess: left out of `-m "not e2e"`
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

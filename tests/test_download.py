@@ -2,7 +2,6 @@ import hashlib
 import http.server
 import os
 import re
-import threading
 import zipfile
 
 import pytest
@@ -56,17 +55,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
+def server(http_server):
+    httpd = http_server(_Handler)
     httpd.log, httpd.ignore_range, httpd.cut_after = [], False, None
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    return httpd
 
 
 def test_full_download_verifies_and_places_file(server, tmp_path):
@@ -139,7 +131,7 @@ def test_connection_refused_gives_one_line_error_with_url(tmp_path, closed_port)
 
 
 def test_http_error_names_status_and_url(server, tmp_path):
-    with pytest.raises(DownloadError, match=r"HTTP 404.*by hand") as info:
+    with pytest.raises(DownloadError, match=r"\b404\b") as info:
         download(server.url + "/missing", tmp_path / "x", progress=False, timeout=5)
     assert server.url + "/missing" in str(info.value)
 
@@ -172,7 +164,7 @@ def test_progress_line_only_when_asked(server, tmp_path, capsys):
 ])
 def test_bad_arguments_are_named(tmp_path, kwargs, name):
     args = {"url": "http://127.0.0.1:9/x", "path": tmp_path / "x", **kwargs}
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=rf"\b{name}\b.*{re.escape(repr(kwargs[name]))}"):
         download(**args)
 
 
@@ -199,7 +191,7 @@ def test_extract_zip_refuses_zip_slip(tmp_path, evil):
         zf.writestr("fine.txt", "fine")
         zf.writestr(evil, "evil")
     dest = tmp_path / "out"
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match=re.escape(repr(evil))):
         extract_zip(archive, dest)
     assert not dest.exists()  # refused before anything was written
     assert not (tmp_path / "evil.txt").exists()

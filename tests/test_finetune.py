@@ -79,15 +79,15 @@ def test_train_ch13_reports_d2l_numbers_and_plots(tmp_path, data):
 
 def test_arguments_are_validated(data):
     train, test, _ = data
-    with pytest.raises(ValueError, match="no head layer 'head'"):
+    with pytest.raises(ValueError, match=r"\bhead\b.*'head'"):
         ft.fine_tune(_tiny(), (train, test), 0.1, head="head")
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(ValueError, match=r"\blr\b.*-0\.1"):
         ft.fine_tune(_tiny(), (train, test), -0.1)
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(ValueError, match=r"\bepochs\b.*\b0\b"):
         ft.train_ch13(_tiny(), train, test, 0, [])
-    with pytest.raises(ValueError, match="differ in length"):
+    with pytest.raises(ValueError, match=r"\b3\b.*\b2\b"):
         ft.array_batches(np.zeros((3, 2)), np.zeros(2))
-    with pytest.raises(ValueError, match="28, 28"):
+    with pytest.raises(ValueError, match=r"\(2, 28, 27\)"):
         ft.mnist_arrays(np.zeros((2, 28, 27)), np.zeros(2))
 
 
@@ -142,5 +142,5 @@ def test_a_damaged_cached_backbone_names_the_file(tmp_path, monkeypatch):
     ft.pretrained_backbone(config, verbose=False)
     (weights,) = (tmp_path / "finetune").glob("pretrain-*.weights.h5")
     weights.write_bytes(b"not an HDF5 file")
-    with pytest.raises(DamagedFile, match=f"cannot read the cached backbone .*{weights.name}"):
+    with pytest.raises(DamagedFile, match=rf"\bbackbone\b.*{weights.name}"):
         ft.pretrained_backbone(config, verbose=False)

@@ -93,7 +93,7 @@ def test_shape_task_controls_colour_region_and_flip():
     assert not red[:, 20:, :].any() and not red[:, :, 20:].any()  # stays top-left
     flipped, _ = folders.make_shape_task(40, 0, 32, flip=True)
     assert not np.array_equal(flipped, folders.make_shape_task(40, 0, 32)[0])
-    with pytest.raises(ValueError, match="colours"):
+    with pytest.raises(ValueError, match=r"\bcolours\b.*'teal'"):
         folders.make_shape_task(4, 0, colours=["teal"])
-    with pytest.raises(ValueError, match="region"):
+    with pytest.raises(ValueError, match=r"\bregion\b.*\(0\.5, 0, 0\.2, 1\)"):
         folders.make_shape_task(4, 0, region=(0.5, 0, 0.2, 1))

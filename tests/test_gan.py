@@ -109,17 +109,18 @@ def test_sample_noise_range_and_seeding():
     g1, g2 = tf.random.Generator.from_seed(5), tf.random.Generator.from_seed(5)
     np.testing.assert_array_equal(gan.sample_noise(4, 2, g1), gan.sample_noise(4, 2, g2))
     assert gan.sample_noise(0, 3).shape == (0, 3)
-    for bad in ((-1, 4), (4, 2.5), (True, 4)):
-        with pytest.raises(ValueError, match="must be an integer >= 0"):
+    for bad, name, value in (((-1, 4), "batch_size", "-1"), ((4, 2.5), "dim", "2.5"),
+                             ((True, 4), "batch_size", "True")):
+        with pytest.raises(ValueError, match=rf"\b{name}\b.*{value}"):
             gan.sample_noise(*bad)
     traced = tf.function(lambda x: gan.sample_noise(tf.shape(x)[0], 2, seed=(1, 2)))
     assert traced(tf.zeros((3, 1))).shape == (3, 2)  # a tensor size is left to TF
 
 
 def test_bad_noise_dim():
-    with pytest.raises(ValueError, match="noise_dim"):
+    with pytest.raises(ValueError, match=r"\bnoise_dim\b.*\b0\b"):
         gan.generator(0)
-    with pytest.raises(ValueError, match="model must be"):
+    with pytest.raises(ValueError, match=r"\bmodel\b.*'wgan'"):
         gan.build_gan("wgan")
 
 

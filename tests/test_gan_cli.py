@@ -40,10 +40,10 @@ def test_train_resume_sample_and_export(tmp_path, capsys):
 def test_cli_errors_name_the_problem(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    with pytest.raises(SystemExit, match="^tfcs231n gan: .* has no run.json"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n gan: .*\brun\.json\b"):
         cli.main(["gan", "sample", "--checkpoint", str(run), "--out", str(tmp_path / "x.png")])
     (run / "run.json").write_text(json.dumps({"model": "dcgan", "noise_dim": 96}))
-    with pytest.raises(SystemExit, match="^tfcs231n gan: .* holds a dcgan run"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n gan: .*\bdcgan\b"):
         cli.main(["gan", "train", "--resume", "--out", str(run), *TINY_TRAIN])
     with pytest.raises(SystemExit, match="^tfcs231n gan: .*no checkpoint"):
         cli.main(["gan", "sample", "--checkpoint", str(run), "--out", str(tmp_path / "x.png")])
@@ -76,9 +76,9 @@ def test_compare_trains_each_model_under_the_budget(tmp_path, monkeypatch, capsy
     assert np.asarray(Image.open(out / "samples.png")).std() > 0
     printed = capsys.readouterr().out
     assert "dcgan" in printed and "vanilla" in printed and "best FD" in printed
-    with pytest.raises(SystemExit, match="^tfcs231n gan: --models lists a model twice"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n gan: .*--models\b.*\bdcgan\b"):
         cli.main(["gan", "compare", "--models", "dcgan", "dcgan", "--out", str(out)])
-    with pytest.raises(SystemExit, match="^tfcs231n gan: compare needs a positive --time-budget"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n gan: .*--time-budget\b"):
         cli.main(["gan", "compare", "--time-budget", "0", "--out", str(out)])
 
 
@@ -118,5 +118,5 @@ def test_too_few_images_stop_before_the_metrics_classifier_trains(command, tmp_p
     monkeypatch.delenv("TFCS231N_TRACEBACK", raising=False)
     monkeypatch.setattr(gan_command, "_metrics", trained_anyway)
     argv = ["gan", *[a.format(tmp=tmp_path) for a in command], "--n-train", "50"]
-    with pytest.raises(SystemExit, match="^tfcs231n gan: 50 images cannot fill one batch of 128"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n gan: .*\b50\b.*\b128\b"):
         cli.main(argv)

@@ -55,9 +55,9 @@ def test_frechet_distance_of_samples():
     shift = np.array([3.0, 0.0, 4.0])
     y = rng.standard_normal((20000, 3)) + shift
     assert abs(gm.frechet_distance(*gm.gaussian_stats(x), *gm.gaussian_stats(y)) - 25) < 0.2
-    with pytest.raises(ValueError, match="features must be"):
+    with pytest.raises(ValueError, match=r"\bfeatures\b.*\(1, 3\)"):
         gm.gaussian_stats(np.zeros((1, 3)))
-    with pytest.raises(ValueError, match="covariances"):
+    with pytest.raises(ValueError, match=r"\(2,\).*\(3, 3\)"):
         gm.frechet_distance(np.zeros(2), np.eye(3), np.zeros(2), np.eye(2))
 
 
@@ -70,7 +70,7 @@ def test_inception_score_known_answers():
     constant = np.tile(np.linspace(1, 2, 10) / np.linspace(1, 2, 10).sum(), (50, 1))
     np.testing.assert_allclose(gm.inception_score(constant), 1.0, rtol=1e-12)
     np.testing.assert_allclose(gm.inception_score(np.tile(eye[3], (9, 1))), 1.0, rtol=1e-12)
-    with pytest.raises(ValueError, match="probs must be"):
+    with pytest.raises(ValueError, match=r"\bprobs\b.*\(10,\)"):
         gm.inception_score(np.ones(10) / 10)
 
 
@@ -85,7 +85,7 @@ def test_classifier_is_cached_and_deterministic():
     for a, b in zip(model.weights, retrained.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert model.get_layer("features").output.shape[-1] == TINY.feature_dim
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(ValueError, match=r"\bepochs\b.*\b0\b"):
         gm.ClassifierConfig(epochs=0)
 
 

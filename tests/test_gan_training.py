@@ -134,11 +134,11 @@ def test_export_generator_reloads_in_fresh_process(tmp_path):
 
 
 def test_bad_config_and_data():
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=r"\bbatch_size\b.*\b0\b"):
         gt.GANConfig(batch_size=0)
-    with pytest.raises(ValueError, match="images must be"):
+    with pytest.raises(ValueError, match=r"\bimages\b.*\(3, 27, 28\)"):
         gt.to_gan_input(np.zeros((3, 27, 28)))
-    with pytest.raises(ValueError, match="cannot fill one batch"):
+    with pytest.raises(ValueError, match=r"\b10\b.*\b64\b"):
         gt.train(_config(batch_size=64), _data(10), verbose=0)
 
 

@@ -38,7 +38,7 @@ def test_refuses_a_label_map_pickle_that_would_run_code(tmp_path):
     arrays = dict(np.load(path, allow_pickle=True))
     arrays["label_map"] = np.array(_Evil(), dtype=object)
     np.savez(evil, **arrays)
-    with pytest.raises(ValueError, match=r"refusing to load (posix|os)\.system"):
+    with pytest.raises(ValueError, match=r"\b(posix|os)\.system\b"):
         load_imagenet_val(path=evil)
 
 
@@ -47,8 +47,8 @@ def test_missing_and_corrupt_files_give_clear_errors(tmp_path):
         load_imagenet_val(path=tmp_path / "nope.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a valid imagenet_val_25.npz"):
+    with pytest.raises(ValueError, match=r"bad\.npz.*\bimagenet_val_25\.npz\b"):
         load_imagenet_val(path=bad)
-    with pytest.raises(ValueError, match="num must be a positive integer"):
+    with pytest.raises(ValueError, match=r"\bnum\b.*\b0\b"):
         _write(tmp_path / "ok.npz", {1: "a"})
         load_imagenet_val(num=0, path=tmp_path / "ok.npz")

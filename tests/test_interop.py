@@ -293,7 +293,7 @@ def test_gate_reordering_between_course_torch_and_keras():
     N, D, H = 2, 3, 5
     x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
     Wx, Wh, b = rng.standard_normal((D, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
-    want_h, want_c = (t.numpy() for t in ops.lstm_step_forward(x, h, c, Wx, Wh, b))
+    want_h, want_c = (t.numpy() for t in ops.lstm_step(x, h, c, Wx, Wh, b))
 
     cell = torch.nn.LSTMCell(D, H, dtype=torch.float64)
     with torch.no_grad():

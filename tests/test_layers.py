@@ -45,7 +45,7 @@ def test_embedding_and_affine_layers_match_functional_ops():
     _close("embedding", feats, ops.word_embedding(ids, emb.W.numpy()))
     _close("affine", out, ops.temporal_affine(feats, aff.w.numpy(), aff.b.numpy()))
     assert out.shape == (2, 3, 4)
-    with pytest.raises(ValueError, match=r"x has ids outside \[0, 7\)"):
+    with pytest.raises(ValueError, match=r"\[0, 7\).*\bx\[0, 0\] = 7\b"):
         emb(np.array([[7]]))
 
 
@@ -77,10 +77,10 @@ def test_model_saves_and_reloads_with_identical_outputs(tmp_path):
 
 @pytest.mark.parametrize(
     "make,match",
-    [(lambda: layers.VanillaRNNCell(0), "units must be a positive integer, got 0"),
-     (lambda: layers.LSTMCell(2.5), "units must be a positive integer, got 2.5"),
-     (lambda: layers.WordEmbedding(-3, 4), "vocab_size must be a positive integer, got -3"),
-     (lambda: layers.TemporalAffine(None), "units must be a positive integer, got None")],
+    [(lambda: layers.VanillaRNNCell(0), r"\bunits\b.*\b0\b"),
+     (lambda: layers.LSTMCell(2.5), r"\bunits\b.*\b2\.5\b"),
+     (lambda: layers.WordEmbedding(-3, 4), r"\bvocab_size\b.*-3\b"),
+     (lambda: layers.TemporalAffine(None), r"\bunits\b.*\bNone\b")],
 )
 def test_bad_constructor_arguments(make, match):
     with pytest.raises(ValueError, match=match):

@@ -84,15 +84,15 @@ def test_empty_hypothesis_scores_zero():
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="one entry per hypothesis"):
+    with pytest.raises(ValueError, match=r"\breferences\b.*\b2\b.*\b1\b"):
         bleu_scores([CAT_REFS], ["a", "b"])
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match=r"\bhypotheses\b.*\bempty\b"):
         bleu_scores([], [])
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match=r"\breferences\b.*\bhypothesis 0\b"):
         bleu_scores([[]], ["a cat"])
-    with pytest.raises(ValueError, match="max_n"):
+    with pytest.raises(ValueError, match=r"\bmax_n\b.*\b0\b"):
         sentence_bleu(CAT_REFS, "a cat", max_n=0)
-    with pytest.raises(TypeError, match="hypothesis 0"):
+    with pytest.raises(TypeError, match=r"\bhypothesis 0\b.*\bint\b"):
         sentence_bleu(CAT_REFS, 42)
     with pytest.raises(TypeError, match="hypotheses"):
         bleu_scores([CAT_REFS], "a cat")

@@ -59,6 +59,7 @@ def test_notebook_is_committed_without_outputs(path):
     assert not dirty, f"{path.name}: cells {dirty} hold outputs or execution counts; clear them"
 
 
+@pytest.mark.e2e  # the checks above are instant and stay in the fast loop
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_notebook_executes(path, notebook_env):
     nb = nbformat.read(path, as_version=4)

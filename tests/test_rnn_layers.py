@@ -5,17 +5,13 @@ import pytest
 import tensorflow as tf
 
 import course_values as cv
+from parity_helpers import parity_params
 from tfcs231n.parity import engine as parity
-from tfcs231n.parity import cases as parity_cases
 from tfcs231n.captioning import ops
-
-RNN_CASES = [
-    (case, i) for i in range(len(parity_cases.SHAPES["rnn"])) for case in parity_cases.cases("rnn", i)
-]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case,shape_index", RNN_CASES, ids=[c.name for c, _ in RNN_CASES])
+@parity_params("rnn")
 def test_parity_with_reference(case, shape_index, dtype):
     # Outputs and every gradient, on seeded random inputs, several shapes.
     parity.assert_parity(case.run(dtype, seed=shape_index))
@@ -89,11 +85,11 @@ def _rnn_args(N=2, T=3, D=4, H=5):
 @pytest.mark.parametrize(
     "change,match",
     [
-        (dict(Wh=np.zeros((5, 4))), r"Wh has shape \(5, 4\) but expected \(H,H\) = \(5, 5\): H is 5 from h0"),
+        (dict(Wh=np.zeros((5, 4))), r"^Wh\b.*\(5, 4\).*\bh0\b"),
         (dict(b=np.zeros(6)), r"^b has shape \(6,\)"),
-        (dict(h0=np.zeros((3, 5))), r"^h0 has shape \(3, 5\).*N is 2 from x"),
-        (dict(x=np.zeros((2, 4))), r"^x must have rank 3 with shape \(N,T,D\), got shape \(2, 4\)"),
-        (dict(Wx=np.zeros((4, 5), np.float32)), r"^Wx has dtype float32 but x has float64"),
+        (dict(h0=np.zeros((3, 5))), r"^h0\b.*\(3, 5\).*\bx\b"),
+        (dict(x=np.zeros((2, 4))), r"^x\b.*\(2, 4\)"),
+        (dict(Wx=np.zeros((4, 5), np.float32)), r"^Wx\b.*\bfloat32\b.*\bx\b.*\bfloat64\b"),
     ],
 )
 def test_rnn_forward_bad_arguments_name_the_argument(change, match):
@@ -125,18 +121,18 @@ def test_word_embedding_rejects_float_ids_and_checks_inside_graphs():
         return ops.word_embedding(x, tf.zeros((5, 3)))
 
     # On GPU TF's gather returns zeros for a bad id; here the check raises in any graph.
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"x has ids outside \[0, 5\)"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"\bx\b.*\[0, 5\)"):
         embed(tf.constant([[0, 7]]))
 
 
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(mask=np.ones((2, 3), np.int32)), r"^mask must be boolean, got dtype int32"),
+        (dict(mask=np.ones((2, 3), np.int32)), r"^mask\b.*\bint32\b"),
         (dict(mask=np.ones((3, 2), bool)), r"^mask has shape \(3, 2\)"),
-        (dict(y=np.full((2, 3), 4)), r"^y has ids outside \[0, 4\)"),
+        (dict(y=np.full((2, 3), 4)), r"^y\b.*\[0, 4\).*\b4\b"),
         (dict(y=np.zeros((2, 4), np.int64)), r"^y has shape \(2, 4\)"),
-        (dict(x=np.zeros((2, 3))), r"^x must have rank 3"),
+        (dict(x=np.zeros((2, 3))), r"^x\b.*\(2, 3\)"),
     ],
 )
 def test_softmax_loss_bad_arguments(kwargs, match):

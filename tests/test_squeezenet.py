@@ -83,7 +83,7 @@ def test_fire_config_round_trip():
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(fire))
     assert type(again) is sq.Fire and again.get_config() == config
     assert again(np.zeros((2, 5, 7, 32), np.float32)).shape == (2, 5, 7, 112)
-    with pytest.raises(ValueError, match="squeeze_planes"):
+    with pytest.raises(ValueError, match=r"\bsqueeze_planes\b.*\b0\b"):
         sq.Fire(0, 64, 64)
 
 
@@ -171,15 +171,15 @@ def test_sizes_known_only_at_run_time(models):
     graph = tf.function(model, input_signature=[tf.TensorSpec((None, None, None, 3))])
     x = np.random.default_rng(SEED).standard_normal((2, 65, 97, 3)).astype(np.float32)
     np.testing.assert_allclose(graph(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"at least 17x17 pixels(.|\n)*16 40"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"\b17x17\b(.|\n)*\b16 40\b"):
         graph(np.zeros((1, 16, 40, 3), np.float32))
 
 
 def test_too_small_image_raises_value_error(models):
     model = models["float32"][0]
-    with pytest.raises(ValueError, match="at least 17x17 pixels, got 16x40"):
+    with pytest.raises(ValueError, match=r"\b17x17\b.*\b16x40\b"):
         model(np.zeros((1, 16, 40, 3), np.float32))
-    with pytest.raises(ValueError, match="at least 17x17"):
+    with pytest.raises(ValueError, match=r"\b17x17\b.*\b224x12\b"):
         sq.SqueezeNet(input_shape=(224, 12, 3))
     with pytest.raises(RuntimeError):  # torch agrees that 16 is too small
         ref.SqueezeNet()(torch.zeros(1, 3, 16, 40))
@@ -201,5 +201,5 @@ def test_preprocess_deprocess_round_trip():
     np.testing.assert_allclose(sq.preprocess_image(mean_pixel), 0, atol=1e-6)
     stretched = sq.deprocess_image(rng.standard_normal((5, 6, 3)), rescale=True)
     assert stretched.min() == 0 and stretched.max() == 255
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match=r"\bshape\b.*\(9, 7\)"):
         sq.preprocess_image(np.zeros((9, 7)))

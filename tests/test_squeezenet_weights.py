@@ -5,11 +5,8 @@ download tests use 127.0.0.1 only).
 """
 
 import dataclasses
-import functools
 import hashlib
-import http.server
 import sys
-import threading
 import zipfile
 
 import keras
@@ -129,11 +126,11 @@ def test_missing_file_and_bad_h5(tmp_path):
         sq.SqueezeNet(weights=tmp_path / "squeezenet.ckpt")
     bad = tmp_path / "other.weights.h5"
     keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save_weights(bad)
-    with pytest.raises(ValueError, match="not a SqueezeNet 1.1 .weights.h5"):
+    with pytest.raises(ValueError, match=r"\bother\.weights\.h5\b.*\bSqueezeNet 1\.1\b"):
         sq.SqueezeNet(weights=bad)
     garbage = tmp_path / "garbage.weights.h5"
     garbage.write_bytes(b"not an HDF5 file")
-    with pytest.raises(ValueError, match=f"{garbage}.* not a SqueezeNet.*not an HDF5 file"):
+    with pytest.raises(ValueError, match=rf"{garbage}.*\bHDF5\b"):
         sq.SqueezeNet(weights=garbage)
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
         sq.convert_squeezenet(tmp_path / "x.pth", tmp_path / "x.h5")
@@ -151,7 +148,7 @@ def test_a_pth_that_is_not_a_state_dict_is_a_value_error(tmp_path):
     whole_model = tmp_path / "model.pth"  # torch.save(model): weights_only refuses it
     torch.save(ref.SqueezeNet(10), whole_model)
     for path in (truncated, garbage, whole_model):
-        with pytest.raises(ValueError, match="not a readable PyTorch state dict") as info:
+        with pytest.raises(ValueError, match=r"\bPyTorch\b") as info:
             sq.SqueezeNet(10, weights=path)
         assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -237,11 +234,11 @@ def test_course_checkpoint_with_a_wrong_shape_names_the_layer(state, tmp_path):
                                          r"got \(3,\)"):
         sq.SqueezeNet(weights=prefix)
     extra = _write_course_tf2(state, tmp_path / "extra" / "squeezenet.ckpt", extra_layer=True)
-    with pytest.raises(ValueError, match="unexpected.*layer_with_weights-10/kernel"):
+    with pytest.raises(ValueError, match=r"\blayer_with_weights-10/kernel\b"):
         sq.SqueezeNet(weights=extra)
     other = tmp_path / "other"
     tf.train.Checkpoint(v=tf.Variable(1.0)).write(str(other / "x.ckpt"))
-    with pytest.raises(ValueError, match="not the course's SqueezeNet"):
+    with pytest.raises(ValueError, match=r"\bx\.ckpt\b.*\bSqueezeNet\b"):
         sq.SqueezeNet(weights=other / "x.ckpt")
 
 
@@ -269,22 +266,6 @@ def test_published_sources_are_the_known_addresses():
     assert course.url == "http://cs231n.stanford.edu/squeezenet_tf2.zip"
 
 
-@pytest.fixture
-def www(tmp_path):
-    """Serves tmp_path/www over 127.0.0.1."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
-
-
 def test_download_checks_the_sha256_prefix(www, pth, tmp_path, monkeypatch):
     root, base = www
     (root / "w.pth").write_bytes(pth.read_bytes())
@@ -297,7 +278,7 @@ def test_download_checks_the_sha256_prefix(www, pth, tmp_path, monkeypatch):
     wrong = "0" if digest[0] != "0" else "1"
     monkeypatch.setitem(sqw.SQUEEZENET_WEIGHTS, "torchvision",
                         dataclasses.replace(source, sha256_prefix=wrong + digest[1:8]))
-    with pytest.raises(DownloadError, match="does not start with") as info:
+    with pytest.raises(DownloadError, match=rf"\b{wrong}{digest[1:8]}\b") as info:
         sqw.download_squeezenet("torchvision", tmp_path / "bad" / "w.pth")
     assert "\n" not in str(info.value) and not (tmp_path / "bad" / "w.pth").exists()
 

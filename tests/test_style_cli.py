@@ -74,16 +74,16 @@ def test_bad_inputs_give_clear_errors(images, tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("this is not a picture")
     out = str(tmp_path / "x.png")
-    with pytest.raises(SystemExit, match="^tfcs231n style: cannot read image .*notes.png"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n style: .*\bnotes\.png\b"):
         cli.main(["style", str(text), images[1], "-o", out])
-    with pytest.raises(SystemExit, match="^tfcs231n style: cannot read image .*nowhere.jpg"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n style: .*\bnowhere\.jpg\b"):
         cli.main(["style", images[0], str(tmp_path / "nowhere.jpg"), "-o", out])
-    with pytest.raises(SystemExit, match="^tfcs231n style: .*skimage.data has no image"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n style: .*\bno_such_photo\b"):
         cli.main(["style", "skimage:no_such_photo", images[1], "-o", out])
     with pytest.raises(SystemExit,
-                       match="^tfcs231n style: preset .* tuned for the squeezenet backbone"):
+                       match=r"^tfcs231n style: .*\bcourse\b.*\bsqueezenet\b"):
         cli.main(["style", *images, "-o", out, "--preset", "course", "--backbone", "vgg16-hed"])
-    with pytest.raises(SystemExit, match="^tfcs231n style: .*needs weights"):
+    with pytest.raises(SystemExit, match=r"^tfcs231n style: .*\bvgg19\b"):
         cli.main(["style", *images, "-o", out, "--backbone", "vgg19"])
     with pytest.raises(SystemExit, match="^tfcs231n style: the squeezenet backbone needs weights"):
         cli.main(["style", *images, "-o", out, "--backbone", "squeezenet"])

@@ -9,19 +9,17 @@ import torch
 from torchref import squeezenet as ref_squeezenet
 from torchref import style_transfer as ref
 
+from parity_helpers import parity_params
 from tfcs231n.parity import engine as parity
 from tfcs231n import interop
-from tfcs231n.parity import cases as parity_cases
 from tfcs231n.style import backbones as style_backbones
 from tfcs231n.style import optimize as st
 
 from tfcs231n.style import losses as style_losses
-CASES = [(c, i) for i in range(len(parity_cases.SHAPES["style_transfer"]))
-         for c in parity_cases.cases("style_transfer", i)]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case,shape_index", CASES, ids=[c.name for c, _ in CASES])
+@parity_params("style_transfer")
 def test_each_loss_and_its_gradients_match_pytorch(case, shape_index, dtype):
     parity.assert_parity(case.run(dtype, seed=shape_index))
 

@@ -69,19 +69,19 @@ def test_content_and_style_losses_closed_forms():
 
 
 def test_argument_errors_name_the_argument():
-    with pytest.raises(ValueError, match="features must be"):
+    with pytest.raises(ValueError, match=r"\bfeatures\b.*\(3, 4, 5\)"):
         style_losses.gram_matrix(tf.zeros((3, 4, 5)))
-    with pytest.raises(ValueError, match="normalize"):
+    with pytest.raises(ValueError, match=r"\bnormalize\b.*'hcw'"):
         style_losses.gram_matrix(tf.zeros((1, 3, 4, 5)), "hcw")
-    with pytest.raises(ValueError, match="content_current has shape"):
+    with pytest.raises(ValueError, match=r"\bcontent_current\b.*\(1, 2, 2, 3\)"):
         style_losses.content_loss(1.0, tf.zeros((1, 2, 2, 3)), tf.zeros((1, 2, 3, 3)))
-    with pytest.raises(ValueError, match="lengths 2, 2 and 1"):
+    with pytest.raises(ValueError, match=r"\bstyle_weights\b.*\b2, 2 and 1\b"):
         style_losses.style_loss({0: None, 1: None}, [0, 1], [None, None], [1.0])
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match=r"\bkind\b.*'l1'"):
         style_losses.tv_loss(tf.zeros((1, 2, 2, 3)), 1.0, "l1")
-    with pytest.raises(ValueError, match=r"img must be \(N, H, W, C\), got shape \(4, 4, 3\)"):
+    with pytest.raises(ValueError, match=r"\bimg\b.*\(4, 4, 3\)"):
         style_losses.tv_loss(tf.zeros((4, 4, 3)), 1.0)
-    with pytest.raises(ValueError, match="reduction"):
+    with pytest.raises(ValueError, match=r"\breduction\b.*'median'"):
         style_losses.LossForm(reduction="median")
 
 
@@ -189,7 +189,7 @@ def test_squeezenet_min_size_is_its_input_check():
     squeeze = style_backbones.squeezenet()
     side = squeeze.min_size([0])
     assert squeeze.min_size([11]) == side and squeeze.features(tf.zeros((1, side, side, 3)), [11])
-    with pytest.raises(ValueError, match="at least"):
+    with pytest.raises(ValueError, match=rf"\b{side}x{side}\b.*\b{side - 1}x{side}\b"):
         squeeze.features(tf.zeros((1, side - 1, side, 3)), [11])
 
 
@@ -203,28 +203,25 @@ def test_images_too_small_for_the_layers_are_refused_up_front(hed):
         st.style_transfer(np.zeros((*content_hw, 3), np.uint8), np.zeros((*style_hw, 3),
                           np.uint8), config)
 
-    with pytest.raises(ValueError, match="content image is 12 px on its shorter side; "
-                                         "vgg16-hed needs at least 16 px to reach layer 25"):
+    with pytest.raises(ValueError, match=r"\bcontent\b.*\b12\b.*\bvgg16-hed\b.*\b16\b"):
         run((12, 20))
-    with pytest.raises(ValueError, match="8 px on its shorter side at the coarsest of 2 "
-                                         "scales; vgg16-hed needs at least 16 px"):
+    with pytest.raises(ValueError, match=r"\b8\b.*\b2\b.*\bscales\b.*\b16\b"):
         run((16, 24), scales=2)
-    with pytest.raises(ValueError, match="style image is 8 px"):
+    with pytest.raises(ValueError, match=r"\bstyle\b.*\b8\b"):
         run((64, 64), style_hw=(8, 30))
     with pytest.raises(ValueError, match=r"\bimage_size must be a positive .*got 0"):
         run((64, 64), image_size=0)
-    with pytest.raises(ValueError, match="^style layer 31 is out of range"):  # named, as below
+    with pytest.raises(ValueError, match=r"^style layer\b.*\b31\b"):  # named, as below
         run((8, 8), style_layers=(3, 31))
 
 
 def test_layer_errors_and_mismatched_lengths(hed):
     image = tf.zeros((1, 32, 32, 3))
-    with pytest.raises(ValueError, match="content_layer 31 is out of range for vgg16-hed: "
-                                         "indices run from 0 to 30"):
+    with pytest.raises(ValueError, match=r"\bcontent_layer\b.*\b31\b.*\bvgg16-hed\b.*\b30\b"):
         style_losses.StyleLosses(hed, image, image, 31, 1.0, (1,), (1.0,), 0.0)
-    with pytest.raises(ValueError, match="style layer -1 is out of range"):
+    with pytest.raises(ValueError, match=r"\bstyle layer\b.*-1\b"):
         style_losses.StyleLosses(hed, image, image, 3, 1.0, (1, -1), (1.0, 1.0), 0.0)
-    with pytest.raises(ValueError, match="same length, got 2 and 3"):
+    with pytest.raises(ValueError, match=r"\bstyle_layers\b.*\bstyle_weights\b.*\b2 and 3\b"):
         style_losses.StyleLosses(hed, image, image, 3, 1.0, (1, 6), (1.0, 1.0, 1.0), 0.0)
 
 
@@ -245,22 +242,22 @@ def test_load_image_converts_grayscale_and_rgba_and_rejects_non_images(tmp_path)
     assert r.shape == (30, 20, 3)
     assert tuple(r[1, 1]) == (200, 0, 0) and tuple(r[0, 0]) == (255, 255, 255)
     assert style_images.load_image(tmp_path / "gray.png", size=20).shape == (20, 30, 3)  # shorter side
-    with pytest.raises(ValueError, match="cannot read image .*notes.png"):
+    with pytest.raises(ValueError, match=r"\bnotes\.png\b"):
         style_images.load_image(tmp_path / "notes.png")
-    with pytest.raises(ValueError, match="cannot read image .*missing.png"):
+    with pytest.raises(ValueError, match=r"\bmissing\.png\b"):
         style_images.load_image(tmp_path / "missing.png")
-    with pytest.raises(ValueError, match="must be"):
+    with pytest.raises(ValueError, match=r"\(4, 4, 2\)"):
         style_images.load_image(np.zeros((4, 4, 2)))
     broken = np.full((4, 4, 3), 0.5)
     broken[1, 2, 0], broken[3, 3, 1] = np.nan, np.inf  # would come out as black pixels
-    with pytest.raises(ValueError, match="the image array has 2 NaN or infinite values"):
+    with pytest.raises(ValueError, match=r"\bimage\b.*\b2\b.*\bNaN\b"):
         style_images.load_image(broken)
 
 
 @pytest.mark.parametrize("mask, message", [
-    (np.ones((4, 4, 1)), r"style_mask must be \(H, W\), got shape \(4, 4, 1\)"),
-    (np.full((4, 4), 2.0), r"values in \[0, 1\], got 2.0 to 2.0 \(0 NaN\)"),
-    (np.array([[0.5, np.nan]]), r"values in \[0, 1\], got 0.5 to 0.5 \(1 NaN\)")])
+    (np.ones((4, 4, 1)), r"\bstyle_mask\b.*\(4, 4, 1\)"),
+    (np.full((4, 4), 2.0), r"\bstyle_mask\b.*\b2\.0\b"),
+    (np.array([[0.5, np.nan]]), r"\bstyle_mask\b.*\b1 NaN\b")])
 def test_a_bad_style_mask_is_refused_before_any_work(mask, message):
     with pytest.raises(ValueError, match=message):  # no backbone built: it would need weights
         st.style_transfer(np.zeros((8, 8, 3)), np.zeros((8, 8, 3)), st.StyleConfig(

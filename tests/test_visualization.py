@@ -226,7 +226,8 @@ def test_make_fooling_image_raises_when_not_fooled(nets):
     model, _ = nets["float64"]
     X = _images(7, (1, H, W, C))
     target = 1
-    with pytest.raises(vis.FoolingFailed, match=f"target_y={target}.*max_iters=2") as info:
+    with pytest.raises(vis.FoolingFailed,
+                       match=rf"\btarget_y\b.*\b{target}\b.*\bmax_iters\b.*\b2\b") as info:
         vis.make_fooling_image(X, target, model, learning_rate=1e-6, max_iters=2)
     assert isinstance(info.value, RuntimeError) and info.value.X_last.shape == (1, H, W, C)
 
@@ -366,43 +367,43 @@ def _bad_calls(model):
     nan = X.copy()
     nan[1, 2, 3, 0], nan[0, 0, 0, 1] = np.nan, np.inf
     return [
-        ("X has 2 NaN or infinite values", lambda: vis.compute_saliency_maps(nan, y, model)),
-        ("X has 1 NaN", lambda: vis.make_fooling_image(nan[1:], 1, model)),
-        ("X has 2 NaN", lambda: vis.blur_image(nan)),
-        ("X has 2 NaN", lambda: attr.smoothgrad(nan, y, model)),
-        ("X has 2 NaN", lambda: attr.integrated_gradients(nan, y, model)),
-        ("baseline has 2 NaN", lambda: attr.integrated_gradients(X, y, model, baseline=nan)),
-        ("X must have shape", lambda: vis.compute_saliency_maps(X[0], y, model)),
-        ("X must be a floating", lambda: vis.compute_saliency_maps(X.astype(np.int32), y, model)),
-        (r"y must have shape \(N,\) = \(2,\)", lambda: vis.compute_saliency_maps(X, y[:1], model)),
-        ("y must hold integer", lambda: vis.compute_saliency_maps(X, y + 0.5, model)),
-        (r"y has class ids outside \[0, 4\)", lambda: vis.compute_saliency_maps(X, [0, 4], model)),
-        ("X must hold one image", lambda: vis.make_fooling_image(X, 1, model)),
-        ("target_y must be an integer", lambda: vis.make_fooling_image(one, 1.0, model)),
-        (r"target_y has class ids outside \[0, 4\)",
+        (r"X\b.*\b2 NaN\b", lambda: vis.compute_saliency_maps(nan, y, model)),
+        (r"X\b.*\b1 NaN\b", lambda: vis.make_fooling_image(nan[1:], 1, model)),
+        (r"X\b.*\b2 NaN\b", lambda: vis.blur_image(nan)),
+        (r"X\b.*\b2 NaN\b", lambda: attr.smoothgrad(nan, y, model)),
+        (r"X\b.*\b2 NaN\b", lambda: attr.integrated_gradients(nan, y, model)),
+        (r"baseline\b.*\b2 NaN\b", lambda: attr.integrated_gradients(X, y, model, baseline=nan)),
+        (r"X\b.*\(6, 8, 3\)", lambda: vis.compute_saliency_maps(X[0], y, model)),
+        (r"X\b.*\bint32\b", lambda: vis.compute_saliency_maps(X.astype(np.int32), y, model)),
+        (r"y\b.*\(2,\).*\(1,\)", lambda: vis.compute_saliency_maps(X, y[:1], model)),
+        (r"y\b.*\bfloat64\b", lambda: vis.compute_saliency_maps(X, y + 0.5, model)),
+        (r"y\b.*\[0, 4\).*\b4\b", lambda: vis.compute_saliency_maps(X, [0, 4], model)),
+        (r"X\b.*\b2\b", lambda: vis.make_fooling_image(X, 1, model)),
+        (r"target_y\b.*\b1\.0\b", lambda: vis.make_fooling_image(one, 1.0, model)),
+        (r"target_y\b.*\[0, 4\).*-1\b",
          lambda: vis.make_fooling_image(one, -1, model)),
-        ("max_iters must be an integer > 0",
+        (r"max_iters\b.*\b0\b",
          lambda: vis.make_fooling_image(one, 1, model, max_iters=0)),
-        ("learning_rate must be a number > 0",
+        (r"learning_rate\b.*\b0\b",
          lambda: vis.fooling_step(one, 1, model, learning_rate=0)),
-        ("sigma must be a number > 0", lambda: vis.blur_image(X, sigma=0)),
-        ("ox must be an integer", lambda: vis.jitter(X, 1.5, 0)),
-        ("num_iterations must be an integer > 0",
+        (r"sigma\b.*\b0\b", lambda: vis.blur_image(X, sigma=0)),
+        (r"ox\b.*\b1\.5\b", lambda: vis.jitter(X, 1.5, 0)),
+        (r"num_iterations\b.*\b0\b",
          lambda: vis.create_class_visualization(1, model, num_iterations=0)),
-        ("max_jitter must be an integer >= 0",
+        (r"max_jitter\b.*-1\b",
          lambda: vis.create_class_visualization(1, model, max_jitter=-1)),
-        (r"target_y has class ids outside \[0, 4\)",
+        (r"target_y\b.*\[0, 4\).*\b9\b",
          lambda: vis.create_class_visualization(9, model, image_size=4, num_iterations=1)),
-        (r"y has class ids outside \[0, 4\): \[7\]",
+        (r"y\b.*\[0, 4\).*\[7\]",
          lambda: attr.smoothgrad(X, [0, 7], model, n_samples=2)),
-        (r"y has class ids outside \[0, 4\): \[-1\]",
+        (r"y\b.*\[0, 4\).*\[-1\]",
          lambda: attr.integrated_gradients(X, [-1, 0], model, steps=2)),
-        ("n_samples must be an integer > 0", lambda: attr.smoothgrad(X, y, model, n_samples=0)),
-        ("steps must be an integer > 0", lambda: attr.integrated_gradients(X, y, model, steps=0)),
-        ("baseline must have the shape",
+        (r"n_samples\b.*\b0\b", lambda: attr.smoothgrad(X, y, model, n_samples=0)),
+        (r"steps\b.*\b0\b", lambda: attr.integrated_gradients(X, y, model, steps=0)),
+        (r"baseline\b.*\(2, 2, 8, 3\)",
          lambda: attr.integrated_gradients(X, y, model, baseline=X[:, :2])),
-        ("layer: no layer named 'nope'", lambda: attr.grad_cam(X, y, model, "nope")),
-        (r"layer 'pool' must output \(N, h, w, K\)", lambda: attr.grad_cam(X, y, model, "pool")),
+        (r"layer\b.*'nope'", lambda: attr.grad_cam(X, y, model, "nope")),
+        (r"layer\b.*'pool'", lambda: attr.grad_cam(X, y, model, "pool")),
     ]
 
 
