@@ -5,7 +5,6 @@ the course's definitions on its own images (course-images): known answers where 
 exists, and the native losses' agreement with the course's formulas.
 """
 
-import os
 
 import numpy as np
 import pytest
