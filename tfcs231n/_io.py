@@ -33,11 +33,14 @@ class AtomicCheckpointer:
         >>> state = ckpt.restore_latest()   # None when there is nothing to resume
     """
 
-    def __init__(self, directory, keep=2, **trackables):
+    def __init__(self, directory, keep=2, chief=True, **trackables):
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         self.directory = os.fspath(directory)
         self.keep = keep
+        # A multi-worker run's non-chief workers take part in every save (TensorFlow asks
+        # all workers to) but write into a temporary directory that is removed at once.
+        self.chief = chief
         self._checkpoint = tf.train.Checkpoint(**trackables)
 
     def checkpoints(self):
@@ -53,7 +56,14 @@ class AtomicCheckpointer:
         return sorted(found)
 
     def save(self, epoch, state):
-        """Writes checkpoint `epoch` atomically; returns its path."""
+        """Writes checkpoint `epoch` atomically; returns its path (None on a non-chief)."""
+        if not self.chief:
+            scratch = tempfile.mkdtemp(prefix="tfcs231n-worker-")
+            try:
+                self._checkpoint.write(os.path.join(scratch, "ckpt"))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            return None
         os.makedirs(self.directory, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".tmp-", dir=self.directory)
         try:

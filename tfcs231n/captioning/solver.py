@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n import distribute
 from tfcs231n._io import AtomicCheckpointer
 
 # The course's update rules with the course's default hyper-parameters (cs231n/optim.py).
@@ -84,7 +85,9 @@ class CaptioningSolver:
         config: a `SolverConfig`; keyword overrides may follow, under the course's names,
             including ``optim_config={"learning_rate": ...}``.
         strategy: a `tf.distribute.Strategy`; each global batch is split across replicas
-            and the loss scaled so gradients equal the single-device ones.
+            and the loss scaled so gradients equal the single-device ones. Under a
+            `MultiWorkerMirroredStrategy` every worker draws the same global batch and
+            takes its replicas' share; only the chief writes checkpoints and prints.
 
     Example (the course's call, unchanged):
         >>> solver = CaptioningSolver(model, data, update_rule="adam", num_epochs=50,
@@ -113,10 +116,11 @@ class CaptioningSolver:
         with self.strategy.scope():
             self.optimizer = _OPTIMIZERS[self.config.update_rule](self.config.learning_rate)
             self.optimizer.build(model.trainable_variables)
+        self.chief = distribute.is_chief(self.strategy)
         self._checkpointer = None
         if self.config.checkpoint_dir:
             self._checkpointer = AtomicCheckpointer(
-                self.config.checkpoint_dir, self.config.keep_checkpoints,
+                self.config.checkpoint_dir, self.config.keep_checkpoints, chief=self.chief,
                 model=model, optimizer=self.optimizer,
             )
         self._step = tf.function(self._distributed_step, reduce_retracing=True)
@@ -179,14 +183,15 @@ class CaptioningSolver:
                 self.epoch, self.loss_history = state["epoch"], state["loss_history"]
         captions = self.data["train_captions"]
         image_idxs, features = self.data["train_image_idxs"], self.data["train_features"]
+        verbose = cfg.verbose and self.chief
         while self.epoch < cfg.num_epochs:
             self.optimizer.learning_rate.assign(cfg.learning_rate * cfg.lr_decay**self.epoch)
             batches = self._minibatches(self.epoch)
             bar = keras.utils.Progbar(
-                len(batches), verbose=1 if cfg.verbose else 0, interval=0.5,
+                len(batches), verbose=1 if verbose else 0, interval=0.5,
                 stateful_metrics=["loss"],
             )
-            if cfg.verbose:
+            if verbose:
                 print(f"epoch {self.epoch + 1}/{cfg.num_epochs}")
             for i, idx in enumerate(batches):
                 self.loss_history.append(self.step(features[image_idxs[idx]], captions[idx]))

@@ -22,3 +22,36 @@ def at_least_zero(text):
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
     return int(text)
+
+
+def workers_arg(parser):
+    """`--workers N`: N local worker processes under MultiWorkerMirroredStrategy."""
+    parser.add_argument(
+        "--workers", type=at_least_one, metavar="N",
+        help="train with N local worker processes (MultiWorkerMirroredStrategy, a trial of "
+             "multi-host training; on real hosts set TF_CONFIG on each instead, see README); "
+             "the global batch stays --batch-size")
+
+
+def run_workers(args):
+    """Re-runs this command as `args.workers` local workers; returns the exit status."""
+    import sys
+
+    from tfcs231n import distribute
+
+    if args.workers < 2:
+        raise ValueError(f"--workers must be at least 2 for a multi-worker run, got "
+                         f"{args.workers}")
+    argv = list(args.argv)
+    if "--workers" in argv:  # "--workers N"
+        i = argv.index("--workers")
+        del argv[i:i + 2]
+    argv = [a for a in argv if not a.startswith("--workers=")]
+    codes = distribute.run_local_workers(argv, args.workers)
+    failed = [i for i, c in enumerate(codes) if c]
+    if failed:
+        print(f"workers {failed} failed (exit codes {[codes[i] for i in failed]}); the "
+              "others were stopped. Run again with --resume to continue from the last "
+              "checkpoint.", file=sys.stderr)
+        return 1
+    return 0

@@ -3,7 +3,7 @@
 import json
 import os
 
-from tfcs231n.cli.args import at_least_one, random_seed
+from tfcs231n.cli.args import at_least_one, random_seed, run_workers, workers_arg
 
 
 def add_parser(sub):
@@ -23,6 +23,7 @@ def add_parser(sub):
     t.add_argument("--seed", type=random_seed, default=0)
     t.add_argument("--out", default="runs/caption", help="run directory (default: %(default)s)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    workers_arg(t)
     t.set_defaults(run=train)
 
     s = verbs.add_parser("sample", help="caption images of a split with a trained model")
@@ -63,22 +64,31 @@ def _load_model(path):
 
 
 def train(args):
-    from tfcs231n import plotting
+    if args.workers:
+        return run_workers(args)
+    import contextlib
+
+    from tfcs231n import distribute, plotting
     from tfcs231n.captioning import model as captioning
     from tfcs231n.captioning.solver import CaptioningSolver
     from tfcs231n.data import captioning_data
 
+    strategy = distribute.strategy_from_env()  # before any other TF work (TF's rule)
     data = captioning_data(args.data, max_train=args.max_train, seed=args.seed)
-    model = captioning.CaptioningRNN(
-        data["word_to_idx"], input_dim=data["train_features"].shape[1],
-        wordvec_dim=args.wordvec, hidden_dim=args.hidden, cell_type=args.cell, seed=args.seed,
-    )
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model = captioning.CaptioningRNN(
+            data["word_to_idx"], input_dim=data["train_features"].shape[1],
+            wordvec_dim=args.wordvec, hidden_dim=args.hidden, cell_type=args.cell,
+            seed=args.seed,
+        )
     solver = CaptioningSolver(
         model, data, num_epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.lr, lr_decay=args.lr_decay, seed=args.seed,
-        checkpoint_dir=os.path.join(args.out, "checkpoints"),
+        checkpoint_dir=os.path.join(args.out, "checkpoints"), strategy=strategy,
     )
     history = solver.train(resume=args.resume)
+    if not solver.chief:
+        return 0  # the chief writes the model, the plot and the metrics
     model.save(os.path.join(args.out, "model.keras"))
     plotting.plot_loss(history, os.path.join(args.out, "loss.png"), title=f"{args.cell} loss")
     scores = {f"beam{b}": captioning.evaluate_bleu(model, data, "val", beam_size=b)
