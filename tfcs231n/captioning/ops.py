@@ -113,23 +113,10 @@ def lstm_step(x, prev_h, prev_c, Wx, Wh, b):
 
 # ----------------------------------------------------------------------------- sequences
 # A sequence op runs its recurrence over time in a `tf.while_loop` (through `tf.scan`) with
-# a hand-written backward pass (`tf.custom_gradient`): the course's formulas (torchref's
-# `rnn_step_backward` / `lstm_step_backward`), checked against autodiff through the same
-# recurrence in tests/test_rnn_speed_paths.py, second-order gradients included. The forward
-# is the same `_rnn_recurrence` / `_lstm_cell` as a single step, so outputs are unchanged.
-#
-# Why not autodiff through the loop: it adds up dWx and dWh step by step, T skinny
-# (H, N) @ (N, 4H) matmuls each summed into (H, 4H), with per-step stack bookkeeping. Here
-# the backward loop runs only what is sequential (da_t, then da_t @ Wh^T for step t - 1)
-# and every weight gradient is one large matmul over all T * N rows afterwards. Measured
-# on 2 CPU cores at the course's captioning size (N=50, T=16, W=256, H=512, float32), in
-# tf.function: LSTM forward + backward 52 -> 46 ms, vanilla RNN 14.5 -> 12.8 ms, and one
-# Adam step of `tfcs231n bench caption` 74 -> 64 ms. Under XLA (jit_compile) that step
-# went from 1.27 s to 59 ms: autodiff makes the forward loop keep per-step gradient
-# accumulators, and XLA ran those slowly once the same computation also updated a
-# variable (loss + gradients alone compiled to 70 ms; adding one assign_sub, 600 ms).
-# Unrolling the loops in Python for a static T measured the same (47 ms), so one loop
-# serves static and dynamic T alike.
+# a hand-written backward pass (`tf.custom_gradient`): the course's formulas, checked against
+# autodiff through the same recurrence in tests/test_rnn_speed_paths.py, second-order
+# gradients included. The forward is the same recurrence as a single step.
+# Why: docs/design.md#sequence-ops-have-a-hand-written-backward-pass
 
 
 def _swap_batch_time(x):
