@@ -78,7 +78,7 @@ def test_bad_inputs_give_clear_errors(images, tmp_path):
         cli.main(["style", str(text), images[1], "-o", out])
     with pytest.raises(SystemExit, match="^tfcs231n style: cannot read image .*nowhere.jpg"):
         cli.main(["style", images[0], str(tmp_path / "nowhere.jpg"), "-o", out])
-    with pytest.raises(SystemExit, match="^tfcs231n style: .*skimage.data has no image"):
+    with pytest.raises(SystemExit, match="^tfcs231n style: no scikit-image sample .no_such_photo.; .*chelsea"):
         cli.main(["style", "skimage:no_such_photo", images[1], "-o", out])
     with pytest.raises(SystemExit,
                        match="^tfcs231n style: preset .* tuned for the squeezenet backbone"):

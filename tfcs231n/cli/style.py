@@ -63,11 +63,9 @@ def resolve_preset(preset, backbone):
 
 
 def _image(text):
-    from tfcs231n.style.images import load_image, sample_image
+    from tfcs231n.data.images import read_image
 
-    if text.startswith("skimage:"):
-        return sample_image(text.split(":", 1)[1])
-    return load_image(text)
+    return read_image(text)
 
 
 def _save_png(pixels, path):
