@@ -49,8 +49,11 @@ class _Filter:
         self.thread.start()
 
     def _write(self, data):
-        while data:
-            data = data[os.write(self.saved, data):]
+        try:
+            while data:
+                data = data[os.write(self.saved, data):]
+        except OSError:  # the real stderr is gone (closed pipe): nothing left to tell
+            pass
 
     def _pump(self):
         pending = b""
@@ -76,9 +79,11 @@ class _Filter:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
         os.dup2(self.saved, self.fd)  # the pipe's last writer in this process goes away
-        # A child process that still holds the pipe keeps it open: wait only briefly.
+        # A child process that still holds the pipe keeps it open: wait only briefly, and
+        # then leave the thread its fd (closing it could hand the number to another file).
         self.thread.join(timeout=2.0)
-        os.close(self.saved)
+        if not self.thread.is_alive():
+            os.close(self.saved)
 
 
 @contextlib.contextmanager
