@@ -11,7 +11,7 @@ import pytest
 
 from tfcs231n import cli
 from tfcs231n.cli import demo as demo_cli
-from tfcs231n.demo import html, report
+from tfcs231n.demo import html
 from tfcs231n.demo import run as demo
 
 ROOT = Path(__file__).resolve().parents[1]
