@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tfcs231n import distribute
 from tfcs231n._io import AtomicCheckpointer
+from tfcs231n._progress import Progress
 
 # The course's update rules with the course's default hyper-parameters (cs231n/optim.py).
 _OPTIMIZERS = {
@@ -187,12 +188,8 @@ class CaptioningSolver:
         while self.epoch < cfg.num_epochs:
             self.optimizer.learning_rate.assign(cfg.learning_rate * cfg.lr_decay**self.epoch)
             batches = self._minibatches(self.epoch)
-            bar = keras.utils.Progbar(
-                len(batches), verbose=1 if verbose else 0, interval=0.5,
-                stateful_metrics=["loss"],
-            )
-            if verbose:
-                print(f"epoch {self.epoch + 1}/{cfg.num_epochs}")
+            bar = Progress(len(batches), label=f"epoch {self.epoch + 1}/{cfg.num_epochs}",
+                           stateful_metrics=["loss"], verbose=verbose)
             for i, idx in enumerate(batches):
                 self.loss_history.append(self.step(features[image_idxs[idx]], captions[idx]))
                 if (i + 1) % cfg.print_every == 0 or i + 1 == len(batches):

@@ -4,12 +4,13 @@ Subcommands import their modules lazily: `tfcs231n --help` should not wait for T
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 
 from tfcs231n.bench import runner as bench  # imports TensorFlow only when a workload runs
-from tfcs231n.cli import caption, demo, vis
+from tfcs231n.cli import caption, console, demo, vis
 from tfcs231n.cli import finetune as finetune_command
 from tfcs231n.cli import gan as gan_command
 from tfcs231n.cli import style as style_command
@@ -79,11 +80,15 @@ def build_parser():
 
 
 def main(argv=None):
+    """The command line; `argv` None reads sys.argv and, being the process's own command,
+    filters TensorFlow's start-up lines out of stderr (see `tfcs231n.cli.console`)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's start-up chatter out
     args = build_parser().parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)  # --workers re-runs it
+    quiet = console.quiet_startup() if argv is None else contextlib.nullcontext()
     try:
-        return args.run(args)
+        with quiet:
+            return args.run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

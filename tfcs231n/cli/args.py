@@ -55,3 +55,25 @@ def run_workers(args):
               "checkpoint.", file=sys.stderr)
         return 1
     return 0
+
+
+def positive_float(text):
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def note_fresh_start(resume, checkpoint_dir):
+    """`--resume` with no checkpoint in `checkpoint_dir` starts from scratch, and says so
+    (a typo in --out would otherwise retrain silently)."""
+    if not resume:
+        return
+    from tfcs231n._io import AtomicCheckpointer
+
+    if not AtomicCheckpointer(checkpoint_dir).checkpoints():
+        print(f"no checkpoint in {checkpoint_dir}; starting from scratch", flush=True)

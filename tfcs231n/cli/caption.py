@@ -3,7 +3,8 @@
 import json
 import os
 
-from tfcs231n.cli.args import at_least_one, random_seed, run_workers, workers_arg
+from tfcs231n.cli.args import (at_least_one, note_fresh_start, random_seed, run_workers,
+                                workers_arg)
 
 
 def add_parser(sub):
@@ -22,13 +23,15 @@ def add_parser(sub):
     t.add_argument("--max-train", type=at_least_one, help="subsample this many training captions")
     t.add_argument("--seed", type=random_seed, default=0)
     t.add_argument("--out", default="runs/caption", help="run directory (default: %(default)s)")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints (none "
+                   "there: says so and starts from scratch)")
     workers_arg(t)
     t.set_defaults(run=train)
 
     s = verbs.add_parser("sample", help="caption images of a split with a trained model")
     _data_arg(s)
-    s.add_argument("--model", default="runs/caption/model.keras")
+    s.add_argument("--model", default="runs/caption/model.keras",
+                   help="the .keras file `caption train` wrote (default: %(default)s)")
     s.add_argument("--split", choices=["train", "val"], default="val")
     s.add_argument("--num", type=at_least_one, default=8)
     s.add_argument("--beam", type=at_least_one, default=1, help="beam size (1: greedy)")
@@ -60,6 +63,9 @@ def _load_model(path):
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no model at {path}; train one with `tfcs231n caption train`")
+    if not path.endswith(".keras"):
+        raise ValueError(f"--model {path}: not a .keras file; give the model.keras that "
+                         "`tfcs231n caption train` writes in its --out directory")
     return keras.saving.load_model(path)
 
 
@@ -86,6 +92,7 @@ def train(args):
         learning_rate=args.lr, lr_decay=args.lr_decay, seed=args.seed,
         checkpoint_dir=os.path.join(args.out, "checkpoints"), strategy=strategy,
     )
+    note_fresh_start(args.resume, os.path.join(args.out, "checkpoints"))
     history = solver.train(resume=args.resume)
     if not solver.chief:
         return 0  # the chief writes the model, the plot and the metrics

@@ -13,7 +13,7 @@ EXPERIMENTS = ("augmentation", "hotdog", "mnist")
 
 def add_parsers(sub):
     p = sub.add_parser("augment", help="a grid of random augmentations of an image (d2l apply)")
-    p.add_argument("image")
+    p.add_argument("image", help="an image file or skimage:NAME (e.g. skimage:chelsea)")
     p.add_argument("--flip", action="store_true", help="random horizontal flip")
     p.add_argument("--crop", type=at_least_one, metavar="SIZE", help="RandomResizedCrop to SIZE")
     p.add_argument("--jitter", type=float, nargs=4, metavar=("B", "C", "S", "H"),
@@ -42,16 +42,10 @@ def add_parsers(sub):
 
 
 def augment_image(args):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
+    from tfcs231n.data.images import read_image
     from tfcs231n.vision import augment
 
-    try:
-        with Image.open(args.image) as im:
-            img = np.asarray(im.convert("RGB"))
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"cannot read image {args.image}: {e}") from e
+    img = read_image(args.image)
     transforms = [augment.RandomHorizontalFlip()] if args.flip else []
     if args.crop:
         transforms.append(augment.RandomResizedCrop(args.crop, scale=(0.1, 1), ratio=(0.5, 2)))

@@ -13,7 +13,7 @@ side by side).
 import json
 import os
 
-from tfcs231n.cli.args import at_least_one, random_seed
+from tfcs231n.cli.args import at_least_one, note_fresh_start, random_seed
 
 MODELS = ("dcgan", "vanilla", "lsgan")
 
@@ -28,7 +28,8 @@ def add_parsers(sub):
     t.add_argument("--epochs", type=at_least_one, default=10, help="epochs in total (a resumed run "
                    "counts the earlier ones)")
     t.add_argument("--out", help="run directory (default: gan-MODEL)")
-    t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    t.add_argument("--resume", action="store_true", help="continue from the newest checkpoint "
+                   "in OUT/checkpoints (none there: says so and starts from scratch)")
     t.add_argument("--no-metrics", action="store_true",
                    help="skip the Fréchet distance / inception score (and their classifier)")
     t.add_argument("--log-dir", help="TensorBoard scalars here")
@@ -57,7 +58,8 @@ def add_parsers(sub):
 
 def _training_options(p):
     p.add_argument("--data", default="synthetic", help="'synthetic' (offline digits, default), "
-                   "'mnist' (downloaded if missing) or a directory with MNIST's files")
+                   "'mnist' (downloaded if missing; offline, use 'synthetic') or a directory "
+                   "with MNIST's files")
     p.add_argument("--n-train", type=at_least_one, default=60000, metavar="N",
                    help="training images to use (synthetic: how many to render)")
     p.add_argument("--batch-size", type=at_least_one, default=128)
@@ -135,6 +137,7 @@ def train(args):
     config, data = _config(args, args.model), _data(args)
     gt.steps_per_epoch(config, len(data))  # before the metrics' classifier is trained
     metrics = None if args.no_metrics else _metrics(args)
+    note_fresh_start(args.resume, os.path.join(out, "checkpoints"))
     _write_run(out, args.model, args)
     gan, result = gt.train(config, data, out_dir=out, resume=args.resume,
                            log_dir=args.log_dir, metrics_fn=metrics,

@@ -64,9 +64,9 @@ def resolve_preset(preset, backbone):
 
 def _image(text):
     """A file path as given (style_transfer loads it once), or a scikit-image sample."""
-    from tfcs231n.style.images import sample_image
+    from tfcs231n.data.images import read_image
 
-    return sample_image(text.split(":", 1)[1]) if text.startswith("skimage:") else text
+    return read_image(text) if text.startswith("skimage:") else text
 
 
 def _save_png(pixels, path):

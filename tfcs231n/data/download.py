@@ -17,6 +17,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from tfcs231n._progress import interactive
+
 _CHUNK = 1 << 20  # bytes read per network / disk call
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
@@ -224,27 +226,35 @@ def _one_line(reason):
 
 
 class _Progress:
-    """Carriage-return progress line on stderr, redrawn at most ten times a second.
+    """Carriage-return progress line on stderr, redrawn at most ten times a second; one plain
+    line at the end when stderr is a file or pipe (no carriage returns in a log).
 
     A plain line rather than keras.utils.Progbar keeps this module free of TensorFlow.
     """
 
     def __init__(self, name, total, start):
         self.name, self.total, self.last = name, total, 0.0
+        self.redraw = interactive(sys.stderr)
         self.update(start)
+
+    def _line(self, done):
+        line = f"{self.name}: {done / 1e6:.1f} MB"
+        if self.total:
+            line += f" / {self.total / 1e6:.1f} MB ({100 * done / self.total:3.0f}%)"
+        return line
 
     def update(self, done, force=False):
         now = time.monotonic()
-        if not force and now - self.last < 0.1:
+        if not self.redraw or (not force and now - self.last < 0.1):
             return
         self.last = now
-        line = f"\r{self.name}: {done / 1e6:.1f} MB"
-        if self.total:
-            line += f" / {self.total / 1e6:.1f} MB ({100 * done / self.total:3.0f}%)"
-        sys.stderr.write(line)
+        sys.stderr.write(f"\r{self._line(done)}")
         sys.stderr.flush()
 
     def close(self, done):
-        self.update(done, force=True)
-        sys.stderr.write("\n")
+        if self.redraw:
+            self.update(done, force=True)
+            sys.stderr.write("\n")
+        else:
+            sys.stderr.write(f"{self._line(done)}\n")
         sys.stderr.flush()

@@ -78,7 +78,8 @@ def load_mnist(path=None, download_missing=True):
     except DownloadError as e:
         raise DownloadError(
             f"{e}. Alternatively put the four IDX files from {IDX_URL} into {path}, or use "
-            f"the offline synthetic digits (load_digits('synthetic'))") from e
+            f"the offline synthetic digits (`--data synthetic` on the command line, "
+            f"load_digits('synthetic') in Python)") from e
 
 
 def download_mnist_idx(directory=None):

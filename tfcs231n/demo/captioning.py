@@ -36,16 +36,21 @@ def demo_section(out_dir, quick=True, seed=0):
                   [[k] + [round(s[f"bleu{n}"], 4) for n in range(1, 5)] +
                    [round(s["exact"], 4), s["n_images"]] for k, s in scores.items()])
 
-    captions, features, urls = _first_val_images(data, 8)
+    captions, features, urls, image_idxs = _first_val_images(data, SHOWCASE)
+    refs = captioning.references_by_image(data["val_captions"], data["val_image_idxs"],
+                                          data["idx_to_word"])
     base = synthetic_captioning_dir()
     images = [np.asarray(Image.open(base / u).convert("RGB")) for u in urls]
     truth = [" ".join(captioning.caption_words(c, data["idx_to_word"])) for c in captions]
     for name, beam in (("greedy", 1), ("beam", 3)):
         ids = model.sample(features, captions.shape[1] - 1, beam).numpy()
-        generated = [" ".join(captioning.caption_words(c, data["idx_to_word"])) for c in ids]
-        section.figure(plotting.caption_grid(images, generated, truth,
+        words = [captioning.caption_words(c, data["idx_to_word"]) for c in ids]
+        marked, right = mark_captions(words, [refs[i] for i in image_idxs])
+        section.figure(plotting.caption_grid(images, marked, truth,
                                              out_dir / f"captions-{name}.png"),
-                       f"{name} captions (bold) above one reference caption (grey)")
+                       f"{name} captions (bold; 'right' when word for word one of the "
+                       f"image's references, else 'WRONG': {right} of {len(words)} right) above "
+                       f"one reference caption (grey). {SHOWCASE_RULE}")
     section.metrics = {"final_loss": round(float(np.mean(history[-20:])), 4),
                        **{f"{k.replace(' ', '')}_bleu4": round(s["bleu4"], 4)
                           for k, s in scores.items()}}
@@ -53,12 +58,29 @@ def demo_section(out_dir, quick=True, seed=0):
 
 
 
+SHOWCASE = 8
+SHOWCASE_RULE = (f"Images: the first {SHOWCASE} distinct validation images in the split's "
+                 "caption order, the same for every run and not chosen by result.")
+
+
+def mark_captions(hypotheses, references):
+    """Each caption (a word list) prefixed 'right: ' when it equals one of its image's
+    references (word lists) word for word, else 'WRONG: '; and how many were right."""
+    marked, right = [], 0
+    for hyp, refs in zip(hypotheses, references):
+        ok = list(hyp) in [list(r) for r in refs]
+        right += ok
+        marked.append(f"{'right' if ok else 'WRONG'}: {' '.join(hyp)}")
+    return marked, right
+
+
 def _first_val_images(data, n):
-    """The first caption of each of the first `n` distinct validation images."""
+    """The first caption of each of the first `n` distinct validation images (in the order
+    their captions come): captions, features, urls, image indices."""
     import numpy as np
 
     idxs = data["val_image_idxs"]
     _, first = np.unique(idxs, return_index=True)
     rows = np.sort(first)[:n]
     return (data["val_captions"][rows], data["val_features"][idxs[rows]],
-            data["val_urls"][idxs[rows]])
+            data["val_urls"][idxs[rows]], idxs[rows])

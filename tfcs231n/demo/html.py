@@ -22,6 +22,7 @@ figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 13px; color: #555; max-width: 1000px; }
 pre { background: #f8f8f8; padding: 0.8em; overflow-x: auto; font-size: 12px; }
 nav a { margin-right: 1em; }
+details { margin: 0.8em 0; } summary { cursor: pointer; font-weight: 600; }
 """
 
 
@@ -42,8 +43,12 @@ def _table(t):
         failed = any(str(c).startswith("FAIL") for c in row)
         cls = ' class="fail"' if failed else ""
         rows.append(f"<tr{cls}>" + "".join(_cell(c) for c in row) + "</tr>")
-    return (f"<h3>{_e(t.title)}</h3><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    table = (f"<table><thead><tr>{head}</tr></thead>"
+             f"<tbody>{''.join(rows)}</tbody></table>")
+    if getattr(t, "folded", False):
+        return (f"<details><summary>{_e(t.title)} ({len(t.rows)} rows)</summary>{table}"
+                f"</details>")
+    return f"<h3>{_e(t.title)}</h3>{table}"
 
 
 def _figure(f):

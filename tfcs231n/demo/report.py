@@ -20,11 +20,13 @@ class Figure:
 @dataclasses.dataclass
 class Table:
     """A small table; cells are str, int or float (floats are printed with 4 significant
-    digits unless already formatted as strings)."""
+    digits unless already formatted as strings). `folded`: shown closed under its title
+    (HTML <details>), for long tables that a summary above already sums up."""
 
     title: str
     header: list
     rows: list
+    folded: bool = False
 
 
 @dataclasses.dataclass
@@ -50,5 +52,5 @@ class Section:
         self.figures.append(Figure(str(Path(path)), caption))
         return path
 
-    def table(self, title, header, rows):
-        self.tables.append(Table(title, list(header), [list(r) for r in rows]))
+    def table(self, title, header, rows, folded=False):
+        self.tables.append(Table(title, list(header), [list(r) for r in rows], folded))

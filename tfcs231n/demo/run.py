@@ -140,21 +140,67 @@ def parity_section(out_dir, quick=True, seed=0):
         "Every registered op run in TensorFlow and in the reference on the same seeded "
         "inputs; outputs and gradients compared element by element. max rel is the "
         "course's relative error for float64 and |a-d|/|d| for float32.")
-    rows, failed = [], 0
+    rows, failed, reports = [], 0, []
     for case in parity_cases.cases():
         for dtype in ("float64", "float32"):
             r = case.run(dtype, seed=seed)
+            reports.append((case.module, r))
             failed += not r.ok
             for row in r.rows:
                 rows.append([r.name, dtype, row.tensor, f"{row.max_abs:.2e}",
                              f"{row.max_rel:.2e}", row.tolerance,
                              "pass" if row.ok else f"FAIL {row.problem}".strip()])
-    section.table("parity", ["case", "dtype", "tensor", "max abs", "max rel", "tolerance",
-                             "result"], rows)
+    summary = parity_summary(reports)
+    section.table(f"summary: {len(rows)} rows, "
+                  + ("all passed" if not failed else f"{failed} cases FAILED"),
+                  ["module", "rows", "worst float64 max rel", "worst float32 max rel",
+                   "result"], summary)
+    section.table("every row", ["case", "dtype", "tensor", "max abs", "max rel", "tolerance",
+                                "result"], rows, folded=True)
     section.metrics = {"rows": len(rows), "failed_cases": failed}
     if failed:
         raise AssertionError(f"{failed} parity cases failed; see the table")  # shown in page
     return section
+
+
+def parity_summary(reports):
+    """One row per module: [module, rows, worst float64 max rel, worst float32 max rel,
+    "pass" or "FAIL n rows"], from (module, ParityReport) pairs in order."""
+    modules = {}
+    for module, report_ in reports:
+        m = modules.setdefault(module, {"rows": 0, "failed": 0, "float64": [], "float32": []})
+        m["rows"] += len(report_.rows)
+        m["failed"] += sum(not row.ok for row in report_.rows)
+        m.setdefault(report_.dtype, []).extend(
+            row.max_rel for row in report_.rows if row.max_rel == row.max_rel)  # not NaN
+
+    def worst(values):
+        return f"{max(values):.2e}" if values else "-"
+
+    return [[name, m["rows"], worst(m["float64"]), worst(m["float32"]),
+             "pass" if not m["failed"] else f"FAIL {m['failed']} rows"]
+            for name, m in modules.items()]
+
+
+def machine_busy(bench, timings, peak):
+    """The bench's busy-machine flag (its JSON's ``machine_busy``), or False when the bench
+    does not report one."""
+    flag = getattr(peak, "busy", None)
+    if flag is None:
+        try:
+            flag = bench.to_json(timings, peak).get("machine_busy")
+        except (AttributeError, TypeError, ValueError):
+            flag = None
+    return bool(flag)
+
+
+def speed_heading(title, busy):
+    """A speed table's heading; on a busy machine it says so, in words."""
+    if not busy:
+        return title
+    return (f"{title}: the bench found this machine busy (other programs were using the "
+            "CPU), so these times are slower than a quiet machine's and the ratios less "
+            "reliable")
 
 
 def bench_section(out_dir, quick=True, seed=0):
@@ -170,19 +216,20 @@ def bench_section(out_dir, quick=True, seed=0):
         f"{'quick mode: rough numbers' if quick else 'a TF and a PyTorch process per workload'}"
         "; the two frameworks take turns). Ratio = best "
         f"TF / PyTorch, below 1 means TF is faster. Machine float32 matmul: {peak:.0f} GFLOP/s.")
-    section.table("timings", ["workload", "variant", "median ms", "IQR ms", "GFLOP/s",
-                              "note"],
+    busy = machine_busy(bench, timings, peak)
+    section.table(speed_heading("timings", busy), ["workload", "variant", "median ms",
+                                                   "IQR ms", "GFLOP/s", "note"],
                   [[t.workload, t.variant, f"{t.median_ms:.2f}", f"{t.iqr_ms:.2f}",
                     f"{t.gflops:.1f}", t.error] for t in timings])
     r = bench.ratios(timings)
-    section.table("ratios", ["workload", "best TF", "TF ms", "PyTorch ms", "ratio",
-                             "turn by turn"],
+    section.table(speed_heading("ratios", busy), ["workload", "best TF", "TF ms",
+                                                  "PyTorch ms", "ratio", "turn by turn"],
                   [[k, v["tf_best"], f"{v['tf_best_ms']:.2f}", f"{v['pytorch_ms']:.2f}",
                     f"{v['ratio']:.2f}x", ", ".join(f"{x:.2f}" for x in v["turn_ratios"])]
                    for k, v in r.items()])
     # Timings are not reproducible numbers; only the ratios go to the summary.
-    section.metrics = {"matmul_gflops": round(peak), **{f"{k}_ratio": round(v["ratio"], 2)
-                                                         for k, v in r.items()}}
+    section.metrics = {"matmul_gflops": round(peak), "machine_busy": busy,
+                       **{f"{k}_ratio": round(v["ratio"], 2) for k, v in r.items()}}
     failed = [f"{t.workload}/{t.variant}" for t in timings if t.error]
     if failed:
         raise RuntimeError(f"benchmarks failed: {failed}")

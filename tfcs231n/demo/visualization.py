@@ -1,6 +1,18 @@
 """The network-visualization section of `tfcs231n demo`."""
 
 
+def magnified_difference(diff):
+    """A fooling image's change (preprocessed (H, W, 3)) as uint8 pixels stretched to fill
+    [0, 255], with the factor by which a pixel change is magnified on display."""
+    import numpy as np
+
+    from tfcs231n.visualization.squeezenet import SQUEEZENET_MEAN, SQUEEZENET_STD, deprocess_image
+
+    shown = np.asarray(diff, np.float32) * SQUEEZENET_STD + SQUEEZENET_MEAN  # as deprocess
+    spread = max(float(shown.max() - shown.min()), float(np.finfo(np.float32).tiny))
+    return deprocess_image(diff, rescale=True), 1.0 / spread
+
+
 def demo_section(out_dir, quick=True, seed=0):
     """The network-visualization part of `tfcs231n demo`, on the synthetic classifier."""
     import numpy as np
@@ -50,10 +62,10 @@ def demo_section(out_dir, quick=True, seed=0):
         diff = np.asarray(fooled)[0] - x
         steps.append(k)
         linf.append(float(np.abs(diff).max()))
+        pixels, factor = magnified_difference(diff)
         fool_rows.append([(deprocess_image(x), names[label], None),
                           (deprocess_image(np.asarray(fooled)[0]), f"-> {names[target]}", None),
-                          (deprocess_image(diff, rescale=True), f"difference x, {k} steps",
-                           None)])
+                          (pixels, f"difference ×{factor:.0f}, {k} steps", None)])
     section.figure(plotting.image_rows(fool_rows, out_dir / "fooling.png", size=2.2),
                    "original, fooling image (predicted as the target), difference magnified")
 

@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcs231n import plotting
+from tfcs231n._progress import Progress
 
 NUM_CLASSES = 10
 
@@ -192,7 +193,8 @@ def train_classifier(config=ClassifierConfig(), data=None, verbose=False):
     start = time.monotonic()
     for epoch in range(config.epochs):
         order = rng.permutation(len(x))
-        bar = keras.utils.Progbar(batches, verbose=1 if verbose else 0)
+        bar = Progress(batches, label=f"metric classifier, epoch {epoch + 1}/{config.epochs}",
+                       verbose=verbose)
         for b in range(batches):
             idx = order[b * config.batch_size:(b + 1) * config.batch_size]
             bar.update(b + 1, [("loss", float(step(x[idx], y[idx])))])

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcs231n._io import AtomicCheckpointer
+from tfcs231n._progress import Progress
 from tfcs231n.data import without_autotuning
 from tfcs231n.gan.models import GAN, IMAGE_DIM, build_gan, deprocess_img, sample_noise
 
@@ -174,7 +175,8 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
     for epoch in range(start, config.num_epochs):
         dataset = strategy.experimental_distribute_dataset(
             _epoch_dataset(pixels, epoch, steps, config))
-        bar = keras.utils.Progbar(steps, stateful_metrics=["d_loss", "g_loss"]) if verbose else None
+        bar = Progress(steps, label=f"epoch {epoch + 1}/{config.num_epochs}",
+                       stateful_metrics=["d_loss", "g_loss"]) if verbose else None
         for i, batch in enumerate(dataset):
             d_loss, g_loss = (float(v) for v in step(batch))
             history["d_loss"].append(d_loss)

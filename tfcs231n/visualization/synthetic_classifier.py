@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n._progress import Progress
 from tfcs231n.data import synthetic
 from tfcs231n.data.download import DamagedFile, data_dir, sha256sum
 from tfcs231n.visualization.squeezenet import SqueezeNet, preprocess_image
@@ -132,8 +133,8 @@ def train(config=ClassifierConfig(), verbose=True):
     for epoch in range(config.epochs):
         X, y, _ = classification_data(config, "train", epoch)
         order = rng.permutation(len(X))
-        bar = keras.utils.Progbar(batches, verbose=1 if verbose else 0,
-                                  stateful_metrics=["loss"])
+        bar = Progress(batches, label=f"epoch {epoch + 1}/{config.epochs}",
+                       stateful_metrics=["loss"], verbose=verbose)
         for b in range(batches):
             idx = order[b * config.batch_size:(b + 1) * config.batch_size]
             history.append(float(step(X[idx], y[idx])))
