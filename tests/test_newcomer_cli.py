@@ -65,15 +65,6 @@ def test_caption_sample_says_in_one_line_which_files_it_takes(tmp_path):
     assert "\n" not in message and "TFSMLayer" not in message
 
 
-def test_style_refuses_squeezenet_without_weights(tmp_path):
-    with pytest.raises(SystemExit, match=r"^tfcs231n style: .*squeezenet backbone, which "
-                                         r"needs --weights"):
-        cli.main(["style", "skimage:chelsea", "skimage:coffee", "--backbone", "squeezenet",
-                  "--steps", "1", "--size", "32", "--snapshot-every", "0", "--quiet",
-                  "-o", str(tmp_path / "out.png")])
-    assert not (tmp_path / "out.png").exists()
-
-
 def test_gitignore_lists_the_demos_output_directory():
     demo = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices["demo"]
                 ._actions if a.dest == "out")
