@@ -314,6 +314,8 @@ def run(names, repeats=20, eager_repeats=5, quick=False, variants=VARIANTS):
     pair serves every workload, which saves the process start-ups (about 8 s each here,
     TF and PyTorch imported) between workloads; for rough numbers, as in the demo.
     """
+    if not names:
+        raise ValueError(f"names must name at least one workload, got {names!r}")
     for name in names:
         if name not in WORKLOADS:
             raise ValueError(f"unknown workload {name!r}; choose from {sorted(WORKLOADS)} or all")
