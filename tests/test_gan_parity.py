@@ -236,7 +236,8 @@ def test_bench_workload_starts_both_frameworks_from_the_same_weights():
     from tfcs231n.bench.gan import workload as gan_workload
 
     flops, fns = gan_workload(batch_size=16)
-    assert set(fns) == {"tf-eager", "tf-function", "tf-xla", "pytorch"}
+    assert set(fns) == {"tf-eager", "tf-function", "tf-xla", "pytorch", "pytorch-compiled",
+                        "floor-tf", "floor-pytorch"}
     # Multiply-adds per sample, by hand. G: fc 96x1024, fc 1024x6272, transposed convs
     # (7*7*128 inputs x 64 x 4x4, 14*14*64 inputs x 1 x 4x4). D: conv 24*24*32 outputs x 5x5,
     # conv 8*8*64 outputs x 32 x 5x5, fc 1024x1024, fc 1024x1.

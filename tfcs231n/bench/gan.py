@@ -6,6 +6,8 @@ weights (PyTorch's initialisation, copied with `tfcs231n.gan.weights.load_torch_
 same batch and noise.
 """
 
+import copy
+
 import numpy as np
 
 BATCH = 128
@@ -43,13 +45,15 @@ def workload(batch_size=BATCH, noise_dim=96):
 
     Returns:
         (flops per iteration, {variant: blocking zero-argument callable}) for
-        `tfcs231n.bench.runner`; variants tf-eager, tf-function, tf-xla and pytorch.
+        `tfcs231n.bench.runner`; variants tf-eager, tf-function, tf-xla, pytorch,
+        pytorch-compiled, and the floor's floor-tf and floor-pytorch.
     """
     import tensorflow as tf
     import torch
 
     from tfcs231n.gan import models as gan
     from tfcs231n.gan import weights as gan_weights
+    from tfcs231n.bench import floor
     from torchref import gan as ref
 
     torch.manual_seed(0)
@@ -78,11 +82,26 @@ def workload(batch_size=BATCH, noise_dim=96):
     def torch_step():
         return ref.gan_step(t_D, t_G, t_D_solver, t_G_solver, t_real, t_zd, t_zg)
 
+    c_D, c_G = copy.deepcopy(t_D), copy.deepcopy(t_G)  # the same weights, updated apart
+    c_solvers = ref.get_optimizer(c_D), ref.get_optimizer(c_G)
+    compiled_D, compiled_G = torch.compile(c_D), torch.compile(c_G)
+
+    def compiled_step():
+        return ref.gan_step(compiled_D, compiled_G, *c_solvers, t_real, t_zd, t_zg)
+
     # Per sample: the D step runs G forward, D forward and backward on real and fake
     # (2 x 3 forwards); the G step runs G and D forward and backward (3 forwards each,
     # counting a backward as two forwards). FLOPs = 2 x multiply-adds.
     g_macs = _macs(t_G, t_zd)
     d_macs = _macs(t_D, t_real)
     flops = 2 * batch_size * (g_macs + 6 * d_macs + 3 * g_macs + 3 * d_macs)
+    # The D step: G forward; D forward and weight gradient on real and on fake. The G step:
+    # G forward and backward; D forward and backward to its input.
+    specs = [*floor.layer_specs(t_G, t_zd, forward=2, input_grad=1, weight_grad=1,
+                                first_input_grad=0),
+             *floor.layer_specs(t_D, t_real, forward=3, input_grad=3, weight_grad=2,
+                                first_input_grad=1)]
     return flops, {"tf-eager": tf_variant("eager"), "tf-function": tf_variant("function"),
-                   "tf-xla": tf_variant("xla"), "pytorch": torch_step}
+                   "tf-xla": tf_variant("xla"), "pytorch": torch_step,
+                   "pytorch-compiled": compiled_step, "floor-tf": floor.tf_floor(specs),
+                   "floor-pytorch": floor.torch_floor(specs)}

@@ -1,12 +1,19 @@
-"""`tfcs231n bench`: TF and the PyTorch reference timed side by side, in one run.
+"""`tfcs231n bench`: TF and PyTorch timed side by side, in one run.
 
 Each workload builds the same computation with the same weights in both frameworks and
 times it in TF eagerly, in `tf.function`, in `tf.function(jit_compile=True)` (XLA), and in
-PyTorch, with warm-up runs first. TF and PyTorch run in separate worker processes that take
-turns, so both sides see the same state of the machine. Reported: median and interquartile
-range per variant, the ratio best-TF / PyTorch (below 1 means TF is faster), and achieved
-GFLOP/s next to the machine's measured float32 matmul rate, so the distance to the hardware
-is visible.
+PyTorch: the reference (`pytorch`, torchref, written to be read), the same modules under
+`torch.compile` (`pytorch-compiled`) and, where a workload has one, the model as a PyTorch
+user writes it with torch.nn's fused layers (`pytorch-nn`). Warm-up runs come first; the
+first call's time (tracing and compiling included) is kept apart. TF and PyTorch run in
+separate worker processes that take turns, so both sides see the same state of the machine.
+
+Reported: median and interquartile range per variant; the ratio best TF / best PyTorch
+(below 1 means TF is faster) and the old one against the reference; achieved GFLOP/s next
+to the machine's measured float32 matmul rate; each variant's time against the workload's
+floor (its matmuls and convolutions alone, `tfcs231n.bench.floor`); and whether other
+processes took the CPU meanwhile (`tfcs231n.bench.machine`), which makes the ratios
+unreliable.
 """
 
 import dataclasses
@@ -20,20 +27,10 @@ import time
 
 import numpy as np
 
-TF_VARIANTS = ("tf-eager", "tf-function", "tf-xla")
-VARIANTS = (*TF_VARIANTS, "pytorch")
-
-
-@dataclasses.dataclass
-class Timing:
-    workload: str
-    variant: str
-    median_ms: float
-    iqr_ms: float
-    runs: int
-    gflops: float = float("nan")
-    error: str = ""
-    turns_ms: list = dataclasses.field(default_factory=list)  # each turn's median, in order
+from tfcs231n.bench import machine
+from tfcs231n.bench.results import (  # noqa: F401  (callers use them through the runner)
+    FLOORS, OPTIONAL, PYTORCH_VARIANTS, SOME_WORKLOADS, TF_VARIANTS, VARIANTS, Result,
+    Timing, format_report, ratios, to_json)
 
 
 def time_fn(fn, repeats, warmup=3):
@@ -48,13 +45,14 @@ def time_fn(fn, repeats, warmup=3):
     return times
 
 
-def _summarise(workload, variant, turns, flops):
+def _summarise(workload, variant, turns, flops, first_call_s=float("nan")):
     """turns: seconds per call, one list per turn."""
     times = [t for turn in turns for t in turn]
     q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
     median = statistics.median(times)
     return Timing(workload, variant, 1e3 * median, 1e3 * (q[2] - q[0]), len(times),
-                  flops / median / 1e9, turns_ms=[1e3 * statistics.median(t) for t in turns])
+                  flops / median / 1e9, turns_ms=[1e3 * statistics.median(t) for t in turns],
+                  first_call_ms=1e3 * first_call_s)
 
 
 def matmul_gflops(n=2048, repeats=10):
@@ -79,12 +77,15 @@ def _lazy(module, function="workload"):
 
 
 # name -> () -> (flops per call, {variant: blocking callable}); sections plug theirs in here.
+# A workload returns the variants it has, from VARIANTS and FLOORS.
 WORKLOADS = {name: _lazy(f"tfcs231n.bench.{name}")
              for name in ("caption", "squeezenet", "style", "gan")}
 
 
 def _failed(workload, variant, error):
-    return Timing(workload, variant, float("nan"), float("nan"), 0, error=error[:300])
+    # One line: compiler errors come with pages of context.
+    return Timing(workload, variant, float("nan"), float("nan"), 0,
+                  error=" ".join(error.split())[:300])
 
 
 # ----------------------------------------------------------------------------- workers
@@ -106,10 +107,12 @@ WARMUP = 3  # untimed calls per variant after it is built, plus one before each 
 def _serve(job, requests, reply):
     """The worker: builds `job`'s workloads, warms its variants up, then answers requests.
 
-    job: {"names": [...], "variants": [...]}. First reply: {name: {"flops": f, "errors":
-    {variant: message}}} or {name: {"error": message}}. Then one reply per request line:
-    {"op": "time", "name", "variant", "calls"} -> {"times": [seconds, ...]};
-    {"op": "matmul"} -> {"matmul": GFLOP/s}; a failure -> {"error": message}.
+    job: {"names": [...], "variants": [...]}; a workload's variants outside its own are
+    skipped. First reply: {name: {"flops": f, "variants": [those it has], "errors":
+    {variant: message}, "first_call_s": {variant: seconds}}} or {name: {"error": message}}.
+    Then one reply per request line: {"op": "time", "name", "variant", "calls"} ->
+    {"times": [seconds, ...]}; {"op": "matmul"} -> {"matmul": GFLOP/s}; a failure ->
+    {"error": message}.
     """
     fns, ready = {}, {}
     for name in job["names"]:
@@ -118,10 +121,12 @@ def _serve(job, requests, reply):
         except Exception as e:  # a workload that cannot be built must not hide the others
             ready[name] = {"error": f"{type(e).__name__}: {e}"}
             continue
-        ready[name] = {"flops": flops, "errors": {}}
-        for variant in job["variants"]:
+        have = [v for v in job["variants"] if v in variants]
+        ready[name] = {"flops": flops, "variants": have, "errors": {}, "first_call_s": {}}
+        for variant in have:
             try:
-                time_fn(variants[variant], 0, warmup=WARMUP)
+                ready[name]["first_call_s"][variant] = time_fn(variants[variant], 1, 0)[0]
+                time_fn(variants[variant], 0, warmup=WARMUP - 1)
                 fns[name, variant] = variants[variant]
             except Exception as e:  # one failing variant must not hide the others
                 ready[name]["errors"][variant] = f"{type(e).__name__}: {e}"
@@ -182,7 +187,7 @@ class _Worker:
         self._stderr.close()
 
 
-SIDES = {"tf": list(TF_VARIANTS), "pytorch": ["pytorch"]}
+SIDES = {"tf": [*TF_VARIANTS, "floor-tf"], "pytorch": [*PYTORCH_VARIANTS, "floor-pytorch"]}
 
 
 def _turns(counts):
@@ -201,16 +206,29 @@ def _turns(counts):
     return turns
 
 
-def _time_together(names, repeats, eager_repeats, matmul):
-    """Times every variant of `names`: a TF worker and a PyTorch worker taking turns.
+@dataclasses.dataclass
+class _Group:
+    """What one pair of workers measured."""
 
-    Returns (timings, matmul GFLOP/s or NaN); a worker that fails takes only its own
-    variants down.
+    timings: list
+    matmul_before: float = float("nan")
+    matmul_after: float = float("nan")
+    counters: tuple = (None, None)  # machine.cpu_counters() at the start and the end
+
+
+def _time_together(names, repeats, eager_repeats, variants, matmul_before, matmul_after):
+    """Times `variants` (and the floors) of `names`: a TF and a PyTorch worker taking turns.
+
+    matmul_before / matmul_after: whether the TF worker measures the matmul rate before the
+    first turn / after the last. A worker that fails takes only its own variants down.
     """
+    group = _Group([])
+    start = machine.cpu_counters()
     workers, ready, dead = {}, {}, {}
     try:
-        for side, variants in SIDES.items():  # both start (import, build, warm up) at once
-            workers[side] = _Worker(names, variants)
+        for side, side_variants in SIDES.items():  # both start (import, build, warm up) at once
+            workers[side] = _Worker(names, [v for v in side_variants
+                                            if v in variants or v in FLOORS])
         for side, worker in workers.items():
             try:
                 ready[side] = worker.receive()
@@ -226,114 +244,96 @@ def _time_together(names, repeats, eager_repeats, matmul):
                 dead[side] = str(e)
                 return {"error": dead[side]}
 
-        side_of = {v: side for side, variants in SIDES.items() for v in variants}
-        timings = []
+        def matmul():
+            return ask("tf", {"op": "matmul"}).get("matmul", float("nan"))
+
+        if matmul_before:
+            group.matmul_before = matmul()
         for name in names:
-            errors, flops = {}, float("nan")
-            for v, side in side_of.items():
-                info = ready.get(side, {}).get(name, {"error": dead.get(side)})
-                if "error" in info:
-                    errors[v] = info["error"]
-                elif v in info["errors"]:
-                    errors[v] = info["errors"][v]
-                else:
-                    flops = info["flops"]
-            counts = {v: eager_repeats if v == "tf-eager" else repeats
-                      for v in VARIANTS if v not in errors}
-            times = {v: [] for v in counts}
-            for v, calls in _turns(counts):
-                if v in errors:
-                    continue
-                time.sleep(PAUSE_S)
-                answer = ask(side_of[v], {"op": "time", "name": name, "variant": v,
-                                          "calls": calls})
-                if "error" in answer:
-                    errors[v] = answer["error"]
-                else:
-                    times[v].append(answer["times"])
-            timings.extend(_failed(name, v, errors[v]) if v in errors
-                           else _summarise(name, v, times[v], flops) for v in VARIANTS)
-        peak = float("nan")
-        if matmul:
-            peak = ask("tf", {"op": "matmul"}).get("matmul", float("nan"))
-        return timings, peak
+            group.timings.extend(_time_workload(name, ready, dead, ask, repeats, eager_repeats,
+                                                variants))
+        if matmul_after:
+            group.matmul_after = matmul()
+        group.counters = (start, machine.cpu_counters())  # before the workers exit
+        return group
     finally:
         for worker in workers.values():
             worker.close()
 
 
-def run(names, repeats=20, eager_repeats=5, quick=False):
-    """Times every variant of the named workloads; returns (timings, matmul GFLOP/s).
+def _time_workload(name, ready, dead, ask, repeats, eager_repeats, variants):
+    """The timings of one workload's variants, in VARIANTS order, then its floors."""
+    side_of = {v: side for side, side_variants in SIDES.items() for v in side_variants}
+    errors, flops, first_call = {}, float("nan"), {}
+    wanted = [v for v in (*VARIANTS, *FLOORS) if v in variants or v in FLOORS]
+    present = []
+    for v in wanted:
+        side = side_of[v]
+        info = ready.get(side, {}).get(name, {"error": dead.get(side)})
+        if "error" in info:
+            if v not in SOME_WORKLOADS:  # whether it has those, only the worker could say
+                present.append(v)
+                errors[v] = info["error"]
+        elif v in info["variants"]:
+            present.append(v)
+            flops = info["flops"]
+            if v in info["errors"]:
+                errors[v] = info["errors"][v]
+            first_call[v] = info["first_call_s"].get(v, float("nan"))
+    counts = {v: eager_repeats if v == "tf-eager" else repeats
+              for v in present if v not in errors}
+    times = {v: [] for v in counts}
+    for v, calls in _turns(counts):
+        if v in errors:
+            continue
+        time.sleep(PAUSE_S)
+        answer = ask(side_of[v], {"op": "time", "name": name, "variant": v, "calls": calls})
+        if "error" in answer:
+            errors[v] = answer["error"]
+        else:
+            times[v].append(answer["times"])
+    return [_failed(name, v, errors[v]) if v in errors
+            else _summarise(name, v, times[v], flops, first_call[v]) for v in present]
+
+
+def _add_floor_shares(timings):
+    """Sets every timing's pct_floor from its workload's faster floor."""
+    floors = {}
+    for t in timings:
+        if t.variant in FLOORS and not t.error:
+            floors[t.workload] = min(floors.get(t.workload, t.median_ms), t.median_ms)
+    for t in timings:
+        if t.workload in floors and not t.error:
+            t.pct_floor = 100 * floors[t.workload] / t.median_ms
+
+
+def run(names, repeats=20, eager_repeats=5, quick=False, variants=VARIANTS):
+    """Times the chosen `variants` (and the floors) of the named workloads; a `Result`.
 
     By default each workload gets a TF worker and a PyTorch worker of its own; quick: one
     pair serves every workload, which saves the process start-ups (about 8 s each here,
     TF and PyTorch imported) between workloads; for rough numbers, as in the demo.
     """
+    if not names:
+        raise ValueError(f"names must name at least one workload, got {names!r}")
     for name in names:
         if name not in WORKLOADS:
             raise ValueError(f"unknown workload {name!r}; choose from {sorted(WORKLOADS)} or all")
     for label, value in (("repeats", repeats), ("eager_repeats", eager_repeats)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
-    timings, peak = [], float("nan")
-    for group in [list(names)] if quick else [[name] for name in names]:
-        # The matmul rate comes from the first TF worker that can give it.
-        group_timings, group_peak = _time_together(group, repeats, eager_repeats,
-                                                   matmul=peak != peak)
-        timings.extend(group_timings)
-        if peak != peak:
-            peak = group_peak
-    return timings, peak
-
-
-def ratios(timings):
-    """workload -> {tf_best, tf_best_ms, pytorch_ms, ratio, turn_ratios}.
-
-    turn_ratios: best TF / PyTorch turn by turn (each turn's median), for a feel of the
-    spread within the run; empty when the two were not timed in the same number of turns.
-    """
-    out = {}
-    for name in dict.fromkeys(t.workload for t in timings):
-        rows = {t.variant: t for t in timings if t.workload == name and not t.error}
-        tf_rows = [rows[v] for v in TF_VARIANTS if v in rows]
-        if not tf_rows or "pytorch" not in rows:
-            continue
-        best, torch_row = min(tf_rows, key=lambda t: t.median_ms), rows["pytorch"]
-        paired = len(best.turns_ms) == len(torch_row.turns_ms)
-        out[name] = {"tf_best": best.variant, "tf_best_ms": best.median_ms,
-                     "pytorch_ms": torch_row.median_ms,
-                     "ratio": best.median_ms / torch_row.median_ms,
-                     "turn_ratios": [a / b for a, b in zip(best.turns_ms, torch_row.turns_ms)]
-                     if paired else []}
-    return out
-
-
-def format_report(timings, peak):
-    lines = [f"machine float32 matmul: {peak:.0f} GFLOP/s (TF, 2048x2048)", "",
-             f"{'workload':<10} {'variant':<12} {'median ms':>10} {'IQR ms':>8} {'runs':>5} "
-             f"{'GFLOP/s':>8} {'% matmul':>8}"]
-    for t in timings:
-        if t.error:
-            lines.append(f"{t.workload:<10} {t.variant:<12} failed: {t.error}")
-            continue
-        lines.append(f"{t.workload:<10} {t.variant:<12} {t.median_ms:>10.2f} {t.iqr_ms:>8.2f} "
-                     f"{t.runs:>5} {t.gflops:>8.1f} {100 * t.gflops / peak:>7.0f}%")
-    lines.append("")
-    for name, r in ratios(timings).items():
-        spread = (f" (turn by turn {min(r['turn_ratios']):.2f}-{max(r['turn_ratios']):.2f}x)"
-                  if len(r["turn_ratios"]) > 1 else "")
-        lines.append(f"{name}: best TF ({r['tf_best']}) / PyTorch = {r['tf_best_ms']:.2f} / "
-                     f"{r['pytorch_ms']:.2f} ms = {r['ratio']:.2f}x{spread}")
-    return "\n".join(lines)
-
-
-def to_json(timings, peak):
-    """A JSON-ready dict (NaN from failed variants becomes null)."""
-    def clean(d):
-        return {k: None if isinstance(v, float) and v != v else v for k, v in d.items()}
-    return {"matmul_gflops": None if peak != peak else peak,
-            "timings": [clean(dataclasses.asdict(t)) for t in timings],
-            "workloads": ratios(timings)}
+    for v in variants:
+        if v not in VARIANTS:
+            raise ValueError(f"unknown variant {v!r} in variants; choose from {list(VARIANTS)}")
+    groups = [list(names)] if quick else [[name] for name in names]
+    done = [_time_together(g, repeats, eager_repeats, variants, matmul_before=i == 0,
+                           matmul_after=i == len(groups) - 1) for i, g in enumerate(groups)]
+    timings = [t for g in done for t in g.timings]
+    _add_floor_shares(timings)
+    before, after = done[0].matmul_before, done[-1].matmul_after
+    rates = [r for r in (before, after) if r == r]
+    load = machine.verdict(machine.others_cores([g.counters for g in done]), before, after)
+    return Result(timings, max(rates) if rates else float("nan"), load)
 
 
 if __name__ == "__main__":

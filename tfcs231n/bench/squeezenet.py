@@ -1,10 +1,13 @@
 """`tfcs231n bench squeezenet`: forward and image gradient through SqueezeNet 1.1."""
 
+import copy
+
 import numpy as np
 
 
-def workload():
-    """Forward + backward w.r.t. one 192x256 image through SqueezeNet 1.1 (1000 classes).
+def workload(height=192, width=256):
+    """Forward + backward w.r.t. one height x width image through SqueezeNet 1.1 (1000
+    classes).
 
     The saliency / fooling / class-visualization step; the same random weights both sides.
     """
@@ -12,10 +15,11 @@ def workload():
     import torch
 
     from torchref import squeezenet as ref
+    from tfcs231n.bench import floor
     from tfcs231n.visualization.squeezenet import SqueezeNet
 
     state = ref.random_state_dict(1000, seed=0)
-    image = np.random.default_rng(0).standard_normal((1, 192, 256, 3)).astype(np.float32)
+    image = np.random.default_rng(0).standard_normal((1, height, width, 3)).astype(np.float32)
     model = SqueezeNet(1000, weights=state)
     x = tf.constant(image)
     # The top class, as saliency would take: behind the final ReLU most classes score 0, and
@@ -41,21 +45,27 @@ def workload():
     torch_model = torch_model.float().eval().requires_grad_(False)
     x_torch = torch.from_numpy(image.transpose(0, 3, 1, 2).copy())
 
-    def torch_step():
-        xt = x_torch.clone().requires_grad_()
-        torch_model(xt)[0, top].backward()
-        return xt.grad.numpy()
+    def torch_variant(net):
+        def step():
+            xt = x_torch.clone().requires_grad_()
+            net(xt)[0, top].backward()
+            return xt.grad.numpy()
+
+        return step
 
     # Multiply-adds of every conv at this size, x2 for FLOPs, x2 for the forward and the
     # backward to the image (about one more forward; no weight gradients on either side).
     flops = 2 * 2 * _conv_macs(torch_model, x_torch)
+    specs = floor.layer_specs(torch_model, x_torch)  # forward and image gradient
     return flops, {
         "tf-eager": tf_variant("eager"),
         "tf-function": tf_variant("function"),
         "tf-xla": tf_variant("xla"),
-        "pytorch": torch_step,
+        "pytorch": torch_variant(torch_model),
+        "pytorch-compiled": torch_variant(torch.compile(copy.deepcopy(torch_model))),
+        "floor-tf": floor.tf_floor(specs),
+        "floor-pytorch": floor.torch_floor(specs),
     }
-
 
 
 def _conv_macs(torch_model, x):

@@ -55,24 +55,32 @@ def workload(size=192):
     ref_losses = ref.StyleLosses(lambda x, ls: ref.sequential_maps(model, x, ls), "caffe",
                                  _nchw(content), _nchw(style_image), cl, cw, layers, sw, tv,
                                  "mean", "hw", "abs_sum")
-    t_image, state = _nchw(content), {}
 
-    def torch_step():
-        x = t_image.clone().requires_grad_()
-        values = ref_losses(x)
-        values["total"].backward()
-        with torch.no_grad():
-            ref.keras_adam(t_image, x.grad, state, config.learning_rate, config.beta_1,
-                           config.beta_2, config.epsilon)
-            t_image.clamp_(*backbone.clip)
-        return float(values["total"].detach())
+    def torch_variant(loss_fn):
+        t_image, state = _nchw(content), {}
 
+        def torch_step():
+            x = t_image.clone().requires_grad_()
+            values = loss_fn(x)
+            values["total"].backward()
+            with torch.no_grad():
+                ref.keras_adam(t_image, x.grad, state, config.learning_rate, config.beta_1,
+                               config.beta_2, config.epsilon)
+                t_image.clamp_(*backbone.clip)
+            return float(values["total"].detach())
+
+        return torch_step
+
+    from tfcs231n.bench import floor
     from tfcs231n.bench.squeezenet import _conv_macs
 
     # Forward + backward to the image ~ 2 forwards (no weight gradients on either side).
     flops = 2 * 2 * _conv_macs(model, _nchw(content))
+    specs = floor.layer_specs(model, _nchw(content))
     return flops, {"tf-eager": tf_variant("eager"), "tf-function": tf_variant("function"),
-                   "tf-xla": tf_variant("xla"), "pytorch": torch_step}
+                   "tf-xla": tf_variant("xla"), "pytorch": torch_variant(ref_losses),
+                   "pytorch-compiled": torch_variant(torch.compile(ref_losses.__call__)),
+                   "floor-tf": floor.tf_floor(specs), "floor-pytorch": floor.torch_floor(specs)}
 
 
 def _nchw(x):
