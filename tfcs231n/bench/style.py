@@ -12,11 +12,10 @@ def workload(size=192):
     import tensorflow as tf
     import torch
 
-    from tfcs231n.parity import engine as parity
     from tfcs231n import interop
     from tfcs231n.style import backbones as style_backbones
-    from tfcs231n.style import optimize as st
     from tfcs231n.style import losses as style_losses
+    from tfcs231n.style import optimize as st
     from tfcs231n.style.presets import PRESETS
     from torchref import style_transfer as ref
 
