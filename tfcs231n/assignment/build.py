@@ -133,6 +133,14 @@ def build(out, sections=None, solution=False):
     return written
 
 
+def student_modules(sections=None):
+    """The handout's files students edit (``cs231n/rnn_layers.py``, ...): what nbgrader's
+    autograde must take from the submission, not the source
+    (``c.Autograde.exclude_overwriting = {"ps1": student_modules()}``)."""
+    sections = sections or list(SECTIONS)
+    return sorted({f"{PACKAGE}/{f.module}" for s in sections for f in SECTIONS[s].functions})
+
+
 def copy_tree(src, dst):
     """Copies a handout directory (tests and the nbgrader layout use it)."""
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))

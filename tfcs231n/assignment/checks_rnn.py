@@ -83,7 +83,8 @@ def forward_cases(op, student):
         actual, _ = _forward_outputs(student, inputs, len(outs))
         desired, _ = _forward_outputs(ref_fn, inputs, len(outs))
         yield Case(_label(d), dict(zip(outs, actual)), dict(zip(outs, desired)),
-                   alternatives=_alternatives(op, inputs, None, grads=False))
+                   alternatives=_alternatives(op, inputs, [np.ones(np.shape(o)) for o in desired],
+                                              grads=False))
     case = _PUBLISHED[op]
     inputs = cv.make_inputs(case)
     actual, _ = _forward_outputs(student, inputs, len(outs))
