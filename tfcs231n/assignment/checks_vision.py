@@ -87,6 +87,7 @@ def saliency_cases(student):
 
 def _fool(X, target, torch_model, normalise=True):
     """The course's loop in PyTorch: a normalised ascent step until the model says target."""
+    import torch
     from torchref import visualization as ref
 
     Xt = _nchw(X).requires_grad_()
@@ -97,7 +98,7 @@ def _fool(X, target, torch_model, normalise=True):
             ref.fooling_step(Xt, target, torch_model)
         else:
             torch_model(Xt)[0, target].backward()
-            with __import__("torch").no_grad():
+            with torch.no_grad():
                 Xt += Xt.grad
                 Xt.grad.zero_()
     return _nhwc(Xt)
