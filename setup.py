@@ -27,7 +27,7 @@ setup(
         # torch is pinned so that pip takes the CPU build that lies on the course machines;
         # a looser spec pulls a multi-GB CUDA build.
         "reference": ["torch==2.13.0"],
-        "test": ["torch==2.13.0", "pytest", "nbformat", "nbclient", "ipykernel", "nltk"],
+        "test": ["torch==2.13.0", "pytest", "nbformat", "nbclient", "ipykernel", "nltk", "nbgrader"],
     },
     entry_points={"console_scripts": ["tfcs231n = tfcs231n.cli:main"]},
 )

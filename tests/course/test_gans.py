@@ -43,7 +43,7 @@ def test_losses_against_the_course_answers(name, args):
            "ls_discriminator_loss": "ls_d_loss", "ls_generator_loss": "ls_g_loss"}[name]
     inputs = {k: np.asarray(v, np.float64) for k, v in cv.GAN_LOSSES["inputs"].items()}
     got = getattr(gan_tf, name)(*(inputs[a] for a in args)).numpy()
-    # tests/course_values.py: the logits are published to 8 decimals, 1.6e-9 relative.
+    # tfcs231n/parity/course_values.py: the logits are published to 8 decimals, 1.6e-9 relative.
     assert rel_error(cv.GAN_LOSSES["expected"][key], got) < 2e-9
 
 

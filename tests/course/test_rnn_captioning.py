@@ -1,7 +1,7 @@
 """RNN_Captioning.ipynb, cell by cell, on tfcs231n.course (imports: cs231n -> tfcs231n.course).
 
 Each test re-tells one section of the course's notebook: the same inputs, the same calls,
-and the value or bound the notebook prints. Published values come from tests/course_values.py.
+and the value or bound the notebook prints. Published values come from tfcs231n/parity/course_values.py.
 """
 
 import numpy as np

@@ -10,6 +10,7 @@ import os
 import sys
 
 from tfcs231n.bench import runner as bench  # imports TensorFlow only when a workload runs
+from tfcs231n.cli import assignment as assignment_command
 from tfcs231n.cli import caption, console, demo, vis
 from tfcs231n.cli import finetune as finetune_command
 from tfcs231n.cli import gan as gan_command
@@ -80,6 +81,7 @@ def build_parser():
     style_command.add_parsers(sub)
     gan_command.add_parsers(sub)
     finetune_command.add_parsers(sub)
+    assignment_command.add_parsers(sub)
     return parser
 
 

@@ -17,20 +17,26 @@ def _model(model):
 
 def compute_saliency_maps(X, y, model):
     """Saliency maps (N, H, W) of images X (N, H, W, 3) for labels y (N,)."""
+    ### BEGIN SOLUTION
     return np.asarray(native.compute_saliency_maps(X, y, _model(model)))
+    ### END SOLUTION
 
 
 def make_fooling_image(X, target_y, model):
     """An image (1, H, W, 3) near X that the model classifies as target_y (at most 100
     normalised steps of size 1, the course's settings)."""
+    ### BEGIN SOLUTION
     X_fooling, _ = native.make_fooling_image(X, target_y, _model(model))
     return np.asarray(X_fooling)
+    ### END SOLUTION
 
 
 def class_visualization_update_step(X, model, target_y, l2_reg, learning_rate):
     """One gradient-ascent step on s_y(X) - l2_reg * ||X||^2; returns the new X."""
+    ### BEGIN SOLUTION
     return np.asarray(native.class_visualization_update_step(X, _model(model), target_y,
                                                              l2_reg, learning_rate))
+    ### END SOLUTION
 
 
 def blur_image(X, sigma=1):

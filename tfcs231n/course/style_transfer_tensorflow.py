@@ -12,27 +12,35 @@ from tfcs231n.style import losses
 
 def content_loss(content_weight, content_current, content_original):
     """content_weight * sum((current - original)^2) over (1, H, W, C) features."""
+    ### BEGIN SOLUTION
     return losses.content_loss(content_weight, content_current, content_original)
+    ### END SOLUTION
 
 
 def gram_matrix(features, normalize=True):
     """The (C, C) Gram matrix of one image's features (1, H, W, C), divided by H*W*C when
     `normalize`."""
+    ### BEGIN SOLUTION
     if features.shape[0] != 1:
         raise ValueError(f"features must hold one image (1, H, W, C), got shape "
                          f"{tuple(features.shape)}; tfcs231n.style.losses.gram_matrix "
                          "takes a batch")
     return losses.gram_matrix(features, normalize)[0]
+    ### END SOLUTION
 
 
 def style_loss(feats, style_layers, style_targets, style_weights):
     """sum over l of style_weights[l] * sum((G_l - style_targets[l])^2)."""
+    ### BEGIN SOLUTION
     return losses.style_loss(feats, style_layers, style_targets, style_weights)
+    ### END SOLUTION
 
 
 def tv_loss(img, tv_weight):
     """tv_weight * (sum of squared vertical and horizontal neighbour differences)."""
+    ### BEGIN SOLUTION
     return losses.tv_loss(img, tv_weight)
+    ### END SOLUTION
 
 
 def extract_features(x, cnn):

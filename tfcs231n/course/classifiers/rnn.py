@@ -65,6 +65,7 @@ class CaptioningRNN:
         Returns:
             (loss, a float; grads, dict name -> NumPy array shaped like params[name]).
         """
+        ### BEGIN SOLUTION
         params = {k: tf.constant(v) for k, v in self.params.items()}
         features = tf.constant(np.asarray(features, self.params["W_proj"].dtype))
         with tf.GradientTape() as tape:
@@ -72,6 +73,7 @@ class CaptioningRNN:
             loss = captioning_loss(params, features, captions, self._null, self.cell_type)
         grads = tape.gradient(loss, params)
         return float(loss), {k: tf.convert_to_tensor(g).numpy() for k, g in grads.items()}
+        ### END SOLUTION
 
     def sample(self, features, max_length=30):
         """Greedy captions, the course's way: every step feeds back its most likely word,
@@ -83,6 +85,7 @@ class CaptioningRNN:
         Returns:
             int32 (N, max_length) word ids (the <START> token not included).
         """
+        ### BEGIN SOLUTION
         p = {k: tf.constant(v) for k, v in self.params.items()}
         features = tf.constant(np.asarray(features, self.params["W_proj"].dtype))
         N = features.shape[0]
@@ -100,3 +103,4 @@ class CaptioningRNN:
             words = np.argmax(scores.numpy(), axis=1)
             captions[:, t] = words
         return captions
+        ### END SOLUTION
