@@ -1,7 +1,7 @@
 """LSTM_Captioning.ipynb, cell by cell, on tfcs231n.course (imports: cs231n -> tfcs231n.course).
 
 The captioning model's loss value and gradient check are shared with the RNN notebook's
-port (tests/course/test_rnn_captioning.py, parametrised over both cells).
+port (tests/course/test_course_rnn_captioning.py, parametrised over both cells).
 """
 
 import numpy as np
