@@ -15,11 +15,11 @@ import os
 
 from tfcs231n.cli.args import at_least_one, random_seed
 
-MODELS = ("dcgan", "vanilla", "lsgan")
+MODELS = ("dcgan", "vanilla", "lsgan", "wgan-gp")
 
 
 def add_parsers(sub):
-    p = sub.add_parser("gan", help="train the course's GANs (vanilla, LSGAN, DCGAN), sample "
+    p = sub.add_parser("gan", help="train the course's GANs (vanilla, LSGAN, DCGAN) or WGAN-GP, sample "
                        "from a checkpoint")
     actions = p.add_subparsers(dest="gan_action", required=True, metavar="ACTION")
 

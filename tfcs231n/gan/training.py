@@ -25,7 +25,8 @@ import tensorflow as tf
 
 from tfcs231n._io import AtomicCheckpointer
 from tfcs231n.data import without_autotuning
-from tfcs231n.gan.models import GAN, IMAGE_DIM, build_gan, deprocess_img, sample_noise
+from tfcs231n.gan.models import (GAN, IMAGE_DIM, TRAINING, build_gan, deprocess_img,
+                                 sample_noise)
 
 GRID_SAMPLES = 36  # a 6 x 6 grid per epoch
 _EPOCH_STRIDE = 1 << 20  # stateless noise seed = epoch * stride + 2 * step (+1 for G)
@@ -33,14 +34,19 @@ _EPOCH_STRIDE = 1 << 20  # stateless noise seed = epoch * stride + 2 * step (+1 
 
 @dataclasses.dataclass(frozen=True)
 class GANConfig:
-    """Hyper-parameters of one run; defaults are the course's.
+    """Hyper-parameters of one run; defaults are the course's (WGAN-GP's: the paper's).
 
     Attributes:
-        model: "vanilla", "lsgan" or "dcgan".
+        model: "vanilla", "lsgan", "dcgan" or "wgan-gp".
         batch_size: global batch (split across replicas under a strategy).
         num_epochs: epochs to train in total (a resumed run counts the earlier ones).
         noise_dim: generator input size.
-        learning_rate, beta1: Adam settings for both networks.
+        learning_rate, beta1, beta2: Adam settings for both networks; None: the model's
+            own (`tfcs231n.gan.models.TRAINING`: the course's 1e-3, 0.5, 0.999; WGAN-GP
+            1e-4, 0, 0.9).
+        n_critic: discriminator updates per iteration, each on its own batch; None: the
+            model's own (1; WGAN-GP 5).
+        lambda_gp: gradient-penalty weight; None: the model's own (0; WGAN-GP 10).
         seed: seeds weights, data order and noise.
         steps_per_epoch: cap on iterations per epoch (None: the whole data set).
         time_budget_s: stop (without checkpointing the partial epoch) once this many
@@ -53,15 +59,23 @@ class GANConfig:
     batch_size: int = 128
     num_epochs: int = 10
     noise_dim: int = 96
-    learning_rate: float = 1e-3
-    beta1: float = 0.5
+    learning_rate: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    n_critic: int | None = None
+    lambda_gp: float | None = None
     seed: int = 0
     steps_per_epoch: int | None = None
     time_budget_s: float | None = None
     budget_clock: str = "wall"
 
     def __post_init__(self):
-        for name in ("batch_size", "num_epochs", "noise_dim"):
+        if self.model not in TRAINING:
+            raise ValueError(f"model must be one of {sorted(TRAINING)}, got {self.model!r}")
+        for name, default in TRAINING[self.model].items():
+            if getattr(self, name) is None:  # frozen: filled once, here
+                object.__setattr__(self, name, default)
+        for name in ("batch_size", "num_epochs", "noise_dim", "n_critic"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
@@ -89,22 +103,26 @@ def train(config=GANConfig(), data=None, strategy=None, **kwargs):
     """
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
-        gan = build_gan(config.model, config.noise_dim, config.seed, config.learning_rate,
-                        config.beta1, synchronized=strategy.num_replicas_in_sync > 1)
+        gan = build_gan(config.model, config.noise_dim, config.seed,
+                        synchronized=strategy.num_replicas_in_sync > 1,
+                        **{k: getattr(config, k) for k in TRAINING[config.model]})
     return gan, train_gan(gan, data, config, strategy=strategy, **kwargs)
 
 
 def steps_per_epoch(config, num_images):
-    """Iterations per epoch: full batches only, capped by ``config.steps_per_epoch``.
+    """Iterations per epoch: full batches only (``n_critic`` per iteration), capped by
+    ``config.steps_per_epoch``.
 
     Raises:
-        ValueError: the images do not fill one batch.
+        ValueError: the images do not fill one iteration's batches.
     """
-    steps = num_images // config.batch_size
+    steps = num_images // (config.batch_size * config.n_critic)
     if config.steps_per_epoch:
         steps = min(steps, config.steps_per_epoch)
     if steps < 1:
-        raise ValueError(f"{num_images} images cannot fill one batch of {config.batch_size}")
+        each = f" for each of {config.n_critic} critic steps" if config.n_critic > 1 else ""
+        raise ValueError(f"{num_images} images cannot fill one batch of "
+                         f"{config.batch_size}{each}")
     return steps
 
 
@@ -115,7 +133,8 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
     Args:
         gan: a compiled `tfcs231n.gan.models.GAN`, built under `strategy`'s scope.
         data: training images as for `to_gan_input`; None: the offline synthetic digits.
-        config: a `GANConfig` (its `model` field is not used here).
+        config: a `GANConfig` (its `model` field is not used here; its `n_critic`, which
+            lays out the batches, must be the gan's).
         out_dir: per-epoch grids and ``checkpoints/``; None writes nothing.
         strategy: a `tf.distribute.Strategy`; None for the default (one device).
         resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
@@ -131,6 +150,9 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
         paths), ``snapshots`` and ``stopped_early``.
     """
     strategy = strategy or tf.distribute.get_strategy()
+    if config.n_critic != gan.n_critic:
+        raise ValueError(f"config.n_critic={config.n_critic} but the gan makes "
+                         f"n_critic={gan.n_critic} discriminator updates per iteration")
     if data is None:
         from tfcs231n.data.mnist import load_digits
 
@@ -227,21 +249,27 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
 
 
 def _epoch_dataset(pixels, epoch, steps, config):
-    """The global batches of one epoch: (real (B, 784) in [-1, 1], z_d, z_g)."""
+    """The global batches of one epoch, as `GAN.gan_step` takes them, with B the batch and
+    k = n_critic: (real (B, k, 784) in [-1, 1], z_d (B, k, noise_dim), z_g (B, noise_dim),
+    epsilon (B, k, 1) in [0, 1)). The batch axis comes first, so a strategy splits it."""
+    B, k = config.batch_size, config.n_critic
     order = np.random.default_rng([config.seed, epoch]).permutation(len(pixels))
-    chosen = pixels[order[: steps * config.batch_size]]
+    chosen = pixels[order[: steps * B * k]]
     base = epoch * _EPOCH_STRIDE
-    noise_shape = (config.batch_size, config.noise_dim)
 
     def add_noise(i, x):
-        real = tf.cast(x, tf.float32) * (2.0 / 255.0) - 1.0
+        real = tf.reshape(tf.cast(x, tf.float32) * (2.0 / 255.0) - 1.0, (B, k, IMAGE_DIM))
         s = base + 2 * i
-        z_d = tf.random.stateless_uniform(noise_shape, [config.seed, s], -1.0, 1.0)
-        z_g = tf.random.stateless_uniform(noise_shape, [config.seed, s + 1], -1.0, 1.0)
-        return real, z_d, z_g
+        # (B, k, D) draws the same numbers as (B, D) at k = 1: runs from before n_critic
+        # existed keep their noise.
+        z_d = tf.random.stateless_uniform((B, k, config.noise_dim), [config.seed, s], -1.0, 1.0)
+        z_g = tf.random.stateless_uniform((B, config.noise_dim), [config.seed, s + 1], -1.0, 1.0)
+        epsilon = tf.random.stateless_uniform(
+            (B, k, 1), tf.random.experimental.stateless_fold_in([config.seed, s], 1))
+        return real, z_d, z_g, epsilon
 
     return without_autotuning(tf.data.Dataset.from_tensor_slices(chosen)
-                              .batch(config.batch_size, drop_remainder=True)
+                              .batch(B * k, drop_remainder=True)
                               .enumerate().map(add_noise).prefetch(2))
 
 
