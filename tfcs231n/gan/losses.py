@@ -65,6 +65,8 @@ def gradient_penalty(critic, real, fake, epsilon):
     Each row of x_hat reaches only its own score, so the gradient of the summed scores
     holds every sample's own input gradient.
     """
+    real = tf.convert_to_tensor(real)
+    fake, epsilon = (tf.convert_to_tensor(t, real.dtype) for t in (fake, epsilon))
     x_hat = epsilon * real + (1.0 - epsilon) * fake  # (N, 784)
     with tf.GradientTape() as tape:
         tape.watch(x_hat)

@@ -132,38 +132,42 @@ def generator(noise_dim=NOISE_DIM, seed=None):
     ], name="generator")
 
 
-def dc_discriminator(seed=None, name="dc_discriminator"):
+def dc_discriminator(seed=None, name="dc_discriminator", dtype=None):
     """The course's DCGAN discriminator; 1,102,721 params.
 
     Reshape (28, 28, 1) -> Conv 32 5x5 valid -> LeakyReLU -> MaxPool 2 -> Conv 64 5x5 valid
     -> LeakyReLU -> MaxPool 2 -> Flatten (4*4*64) -> Dense 1024 -> LeakyReLU -> Dense 1.
     Input (N, 784); output (N, 1) logits.
+
+    Args:
+        dtype: the layers' dtype; None: Keras's global policy (the parity cases build
+            float64 critics beside float32 ones).
     """
     init = _init(seed)
     return keras.Sequential([
-        keras.Input((IMAGE_DIM,)),
-        keras.layers.Reshape((28, 28, 1)),
-        keras.layers.Conv2D(32, 5, kernel_initializer=init()),  # (N, 24, 24, 32)
-        LeakyReLU(0.01),
-        keras.layers.MaxPooling2D(2, 2),  # (N, 12, 12, 32)
-        keras.layers.Conv2D(64, 5, kernel_initializer=init()),  # (N, 8, 8, 64)
-        LeakyReLU(0.01),
-        keras.layers.MaxPooling2D(2, 2),  # (N, 4, 4, 64)
-        keras.layers.Flatten(),  # (N, 1024), (H, W, C) order
-        keras.layers.Dense(4 * 4 * 64, kernel_initializer=init()),
-        LeakyReLU(0.01),
-        keras.layers.Dense(1, kernel_initializer=init()),
+        keras.Input((IMAGE_DIM,), dtype=dtype),
+        keras.layers.Reshape((28, 28, 1), dtype=dtype),
+        keras.layers.Conv2D(32, 5, kernel_initializer=init(), dtype=dtype),  # (N, 24, 24, 32)
+        LeakyReLU(0.01, dtype=dtype),
+        keras.layers.MaxPooling2D(2, 2, dtype=dtype),  # (N, 12, 12, 32)
+        keras.layers.Conv2D(64, 5, kernel_initializer=init(), dtype=dtype),  # (N, 8, 8, 64)
+        LeakyReLU(0.01, dtype=dtype),
+        keras.layers.MaxPooling2D(2, 2, dtype=dtype),  # (N, 4, 4, 64)
+        keras.layers.Flatten(dtype=dtype),  # (N, 1024), (H, W, C) order
+        keras.layers.Dense(4 * 4 * 64, kernel_initializer=init(), dtype=dtype),
+        LeakyReLU(0.01, dtype=dtype),
+        keras.layers.Dense(1, kernel_initializer=init(), dtype=dtype),
     ], name=name)
 
 
-def dc_critic(seed=None):
+def dc_critic(seed=None, dtype=None):
     """WGAN-GP's critic: `dc_discriminator`'s network, its output an unbounded score.
 
     Gulrajani et al. drop batch norm from the critic (the penalty is per sample, batch norm
     couples the samples); the course's DC discriminator has none, so the network is the
     same, layer for layer. Input (N, 784); output (N, 1) scores.
     """
-    return dc_discriminator(seed, name="dc_critic")
+    return dc_discriminator(seed, name="dc_critic", dtype=dtype)
 
 
 def dc_generator(noise_dim=NOISE_DIM, seed=None, synchronized=False):
