@@ -197,17 +197,24 @@ def wgan_gp_step(D, G, D_solver, G_solver, reals, z_ds, epsilons, z_g, lambda_gp
         (last critic loss, generator loss) as Python floats, each before its update.
     """
     for j in range(reals.shape[1]):
-        D_solver.zero_grad()
-        fake = G(z_ds[:, j]).detach()
-        d_loss = wgan_gp_critic_loss(D, reals[:, j], fake, lambda_gp, epsilons[:, j])
-        d_loss.backward()
-        D_solver.step()
-
+        d_loss = wgan_gp_critic_step(D, G, D_solver, reals[:, j], z_ds[:, j], epsilons[:, j],
+                                     lambda_gp)
     G_solver.zero_grad()
     g_loss = wgan_generator_loss(D(G(z_g)))
     g_loss.backward()
     G_solver.step()
-    return d_loss.item(), g_loss.item()
+    return d_loss, g_loss.item()
+
+
+def wgan_gp_critic_step(D, G, D_solver, real, z_d, epsilon, lambda_gp=10.0):
+    """One critic update on real (N, 784), noise z_d (N, noise_dim) and epsilon (N, 1);
+    the loss before the update, as a Python float."""
+    D_solver.zero_grad()
+    fake = G(z_d).detach()  # the generator is not updated by the critic's loss
+    d_loss = wgan_gp_critic_loss(D, real, fake, lambda_gp, epsilon)
+    d_loss.backward()
+    D_solver.step()
+    return d_loss.item()
 
 
 def count_params(model):

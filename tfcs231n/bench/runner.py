@@ -81,6 +81,7 @@ def _lazy(module, function="workload"):
 # name -> () -> (flops per call, {variant: blocking callable}); sections plug theirs in here.
 WORKLOADS = {name: _lazy(f"tfcs231n.bench.{name}")
              for name in ("caption", "squeezenet", "style", "gan")}
+WORKLOADS["wgan-gp"] = _lazy("tfcs231n.bench.gan", "wgan_gp_workload")
 
 
 def _failed(workload, variant, error):

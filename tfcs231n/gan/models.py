@@ -302,6 +302,43 @@ class GAN(keras.Model):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
+    def critic_step(self, real, z_d, epsilon=None):
+        """One discriminator update; its loss before the update.
+
+        Args:
+            real: (N, 784) float in [-1, 1].
+            z_d: (N, noise_dim) noise for the fake batch.
+            epsilon: (N, 1) interpolation weights in [0, 1) for the gradient penalty;
+                None draws them (when the penalty is on).
+
+        Under a distribution strategy each replica's loss is divided by the number of
+        replicas, because the optimizers sum the replicas' gradients.
+        """
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        D, G = self.discriminator, self.generator
+        if epsilon is None and self.lambda_gp:
+            epsilon = keras.random.uniform((tf.shape(real)[0], 1), dtype=real.dtype,
+                                           seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = G(z_d, training=True)
+            d_loss = penalized_critic_loss(self.d_loss_fn, lambda x: D(x, training=True),
+                                           real, fake, self.lambda_gp, epsilon)
+            scaled = d_loss / replicas
+        grads = tape.gradient(scaled, D.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
+        return d_loss
+
+    def generator_step(self, z_g):
+        """One generator update on noise (N, noise_dim); its loss before the update."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        D, G = self.discriminator, self.generator
+        with tf.GradientTape() as tape:
+            g_loss = self.g_loss_fn(D(G(z_g, training=True), training=True))
+            scaled = g_loss / replicas
+        grads = tape.gradient(scaled, G.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
+        return g_loss
+
     def gan_step(self, real, z_d, z_g, epsilon=None):
         """`n_critic` discriminator updates, then one generator update; (d_loss, g_loss).
 
@@ -317,38 +354,14 @@ class GAN(keras.Model):
         Returns:
             The last discriminator update's loss and the generator's, each computed before
             its update.
-
-        Under a distribution strategy each replica's loss is divided by the number of
-        replicas, because the optimizers sum the replicas' gradients.
         """
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        D, G = self.discriminator, self.generator
         if real.shape.rank == 2:  # one discriminator update: (N, 784) -> (N, 1, 784)
             real, z_d = real[:, None], z_d[:, None]
             epsilon = None if epsilon is None else epsilon[:, None]
-        if epsilon is None and self.lambda_gp:
-            epsilon = keras.random.uniform((tf.shape(real)[0], self.n_critic, 1),
-                                           dtype=real.dtype, seed=self.seed_generator)
-
-        def critic(x):
-            return D(x, training=True)
-
         for k in range(self.n_critic):  # unrolled: n_critic is a small Python int
-            with tf.GradientTape() as tape:
-                fake = G(z_d[:, k], training=True)
-                d_loss = penalized_critic_loss(
-                    self.d_loss_fn, critic, real[:, k], fake, self.lambda_gp,
-                    None if epsilon is None else epsilon[:, k])
-                scaled = d_loss / replicas
-            grads = tape.gradient(scaled, D.trainable_variables)
-            self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
-
-        with tf.GradientTape() as tape:
-            g_loss = self.g_loss_fn(D(G(z_g, training=True), training=True))
-            scaled = g_loss / replicas
-        grads = tape.gradient(scaled, G.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
-        return d_loss, g_loss
+            d_loss = self.critic_step(real[:, k], z_d[:, k],
+                                      None if epsilon is None else epsilon[:, k])
+        return d_loss, self.generator_step(z_g)
 
     def train_step(self, data):
         if isinstance(data, (tuple, list)) and len(data) == 4:
