@@ -30,7 +30,7 @@ def _weights(model):
     return [w.numpy() for w in model.discriminator.weights + model.generator.weights]
 
 
-@pytest.mark.parametrize("kind", ["vanilla", "dcgan"])
+@pytest.mark.parametrize("kind", ["vanilla", "dcgan", "wgan-gp"])
 def test_resume_continues_exactly(tmp_path, kind):
     straight, result = gt.train(_config(model=kind), _data(), out_dir=tmp_path / "a", verbose=0)
     assert result["epochs_done"] == 2 and len(result["grids"]) == 2
@@ -140,6 +140,33 @@ def test_bad_config_and_data():
         gt.to_gan_input(np.zeros((3, 27, 28)))
     with pytest.raises(ValueError, match="cannot fill one batch"):
         gt.train(_config(batch_size=64), _data(10), verbose=0)
+    with pytest.raises(ValueError, match=r"\bmodel\b.*'wgan'"):
+        gt.GANConfig(model="wgan")
+    with pytest.raises(ValueError, match=r"\bn_critic\b.*0"):
+        gt.GANConfig(n_critic=0)
+
+
+def test_wgan_gp_config_iterations_and_batches():
+    config = gt.GANConfig(model="wgan-gp", batch_size=32)
+    assert (config.learning_rate, config.beta1, config.beta2) == (1e-4, 0.0, 0.9)
+    assert (config.n_critic, config.lambda_gp) == (5, 10.0)
+    assert gt.GANConfig(model="wgan-gp", n_critic=2).n_critic == 2
+    assert gt.steps_per_epoch(config, 1000) == 1000 // (32 * 5)
+    with pytest.raises(ValueError, match=r"\b100 images\b.*each of 5 critic steps"):
+        gt.steps_per_epoch(config, 100)
+    # Each iteration's five critic batches are distinct images, and every image of an
+    # epoch appears once; epsilons lie in [0, 1) per sample and critic step.
+    pixels = gt.to_gan_input(_data(1000))
+    batches = list(gt._epoch_dataset(pixels, 0, 2, config))
+    real, z_d, z_g, epsilon = (t.numpy() for t in batches[0])
+    assert real.shape == (32, 5, 784) and z_d.shape == (32, 5, 96)
+    assert z_g.shape == (32, 96) and epsilon.shape == (32, 5, 1)
+    assert 0 <= epsilon.min() and epsilon.max() < 1 and np.unique(epsilon).size == 160
+    seen = np.concatenate([b[0].numpy().reshape(-1, 784) for b in batches])
+    assert len(np.unique(seen, axis=0)) == 2 * 32 * 5
+    gan = gt.build_gan("dcgan", noise_dim=96)
+    with pytest.raises(ValueError, match=r"\bn_critic=5\b.*n_critic=1"):
+        gt.train_gan(gan, _data(), config, verbose=0)
 
 
 _MIRRORED_SCRIPT = textwrap.dedent("""
