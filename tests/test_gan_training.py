@@ -1,5 +1,6 @@
 """GAN training: exact resume, kill -9 safety, grids, export to a SavedModel."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -157,7 +158,7 @@ def test_wgan_gp_config_iterations_and_batches():
     # Each iteration's five critic batches are distinct images, and every image of an
     # epoch appears once; epsilons lie in [0, 1) per sample and critic step.
     pixels = gt.to_gan_input(_data(1000))
-    batches = list(gt._epoch_dataset(pixels, 0, 2, config))
+    batches = list(gt._dataset(pixels, 0, 2, dataclasses.replace(config, num_epochs=1)))
     real, z_d, z_g, epsilon = (t.numpy() for t in batches[0])
     assert real.shape == (32, 5, 784) and z_d.shape == (32, 5, 96)
     assert z_g.shape == (32, 96) and epsilon.shape == (32, 5, 1)

@@ -286,10 +286,15 @@ class GAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        # No weights of its own, and its networks are built: so `fit` under a distribution
+        # strategy need not build it from a batch (which holds noise, not its input).
+        self.built = True
 
     def compile(self, d_optimizer=None, g_optimizer=None, d_loss_fn=discriminator_loss,
-                g_loss_fn=generator_loss, **kwargs):
-        super().compile(**kwargs)
+                g_loss_fn=generator_loss, jit_compile=False, **kwargs):
+        """The two optimizers and losses; `jit_compile` is off unless asked for (Keras's
+        "auto" turns XLA on where a GPU is, which changes a seeded run's numbers)."""
+        super().compile(jit_compile=jit_compile, **kwargs)
         if d_optimizer is None or g_optimizer is None:
             d_optimizer, g_optimizer = get_solvers()
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
@@ -378,7 +383,9 @@ class GAN(keras.Model):
         d_loss, g_loss = self.gan_step(tf.cast(real, tf.float32), z_d, z_g, epsilon)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+        # This step's losses go to the batch callbacks (the trainer records each step);
+        # fit's epoch logs are the trackers' means (the names match `metrics`).
+        return {"d_loss": d_loss, "g_loss": g_loss}
 
     def get_config(self):
         config = super().get_config()
