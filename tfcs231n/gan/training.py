@@ -163,8 +163,9 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
         raise ValueError(f"config.n_critic={config.n_critic} but the gan makes "
                          f"n_critic={gan.n_critic} discriminator updates per iteration")
     if strategy is not gan.distribute_strategy:
-        raise ValueError("build the gan under the strategy's scope (fit trains it under "
-                         "the strategy it was built under)")
+        raise ValueError(f"strategy={type(strategy).__name__} is not the strategy the gan "
+                         f"was built under ({type(gan.distribute_strategy).__name__}); "
+                         f"build it in strategy.scope()")
     if data is None:
         from tfcs231n.data.mnist import load_digits
 
