@@ -151,3 +151,70 @@ def test_load_torch_state_rejects_mismatch():
     with pytest.raises(ValueError, match="layers with weights"):
         gan_weights.load_torch_state(gan.discriminator(), {"0.weight": np.zeros((256, 784)),
                                                    "0.bias": np.zeros(256)})
+
+
+def test_wgan_losses_known_answers():
+    real, fake = tf.constant([[1.0], [3.0]]), tf.constant([[-2.0], [0.0]])
+    assert float(gan_losses.wgan_critic_loss(real, fake)) == -1.0 - 2.0
+    assert float(gan_losses.wgan_generator_loss(fake)) == 1.0
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    """D(x) = x.w + b has input gradient w everywhere: penalty (|w| - 1)^2, and its
+    gradient with respect to w, 2 (|w| - 1) w / |w|, exists only through the nested tape."""
+    w = np.random.default_rng(0).normal(size=(784, 1)) * 0.1  # |w| about 2.8
+    critic = keras.Sequential([keras.Input((784,), dtype="float64"),
+                               keras.layers.Dense(1, dtype="float64")])
+    critic.set_weights([w, np.array([0.5])])
+    rng = np.random.default_rng(1)
+    real, fake = rng.uniform(-1, 1, (2, 5, 784))
+    epsilon = rng.uniform(0, 1, (5, 1))
+    norm = np.linalg.norm(w)
+    with tf.GradientTape() as tape:
+        penalty = gan_losses.gradient_penalty(critic, real, fake, epsilon)
+    kernel_grad, bias_grad = tape.gradient(penalty, critic.trainable_weights)
+    np.testing.assert_allclose(float(penalty), (norm - 1) ** 2, rtol=1e-12)
+    np.testing.assert_allclose(kernel_grad.numpy(), 2 * (norm - 1) * w / norm, rtol=1e-10)
+    assert bias_grad is None  # the input gradient does not depend on b
+    loss = gan_losses.wgan_gp_critic_loss(critic, real, fake, 10.0, epsilon)
+    scores = critic(real).numpy().mean() - critic(fake).numpy().mean()
+    np.testing.assert_allclose(float(loss), -scores + 10 * (norm - 1) ** 2, rtol=1e-12)
+
+
+def test_wgan_gp_arguments_are_checked():
+    critic = gan.dc_critic()
+    x = np.zeros((2, 784), np.float32)
+    with pytest.raises(ValueError, match=r"\blambda_gp\b.*-1"):
+        gan_losses.penalized_critic_loss(gan_losses.wgan_critic_loss, critic, x, x, -1.0)
+    with pytest.raises(ValueError, match=r"\bn_critic\b.*0"):
+        gan.GAN(critic, gan.dc_generator(8), 8, n_critic=0)
+    with pytest.raises(ValueError, match=r"\blambda_gp\b.*-2"):
+        gan.GAN(critic, gan.dc_generator(8), 8, lambda_gp=-2.0)
+    with pytest.raises(ValueError, match=r"\bbeta3\b"):
+        gan.build_gan("wgan-gp", noise_dim=8, beta3=0.1)
+
+
+def test_build_wgan_gp_uses_the_papers_settings():
+    model = gan.build_gan("wgan-gp", noise_dim=8, seed=0)
+    assert model.n_critic == 5 and model.lambda_gp == 10.0
+    assert model.discriminator.name == "dc_critic"
+    assert model.discriminator.count_params() == 1_102_721
+    for opt in (model.d_optimizer, model.g_optimizer):
+        assert np.isclose(float(opt.learning_rate), 1e-4)
+        assert (opt.beta_1, opt.beta_2) == (0.0, 0.9)
+    assert model.d_loss_fn is gan_losses.wgan_critic_loss
+    clone = gan.GAN.from_config(model.get_config())
+    assert (clone.n_critic, clone.lambda_gp) == (5, 10.0)
+
+
+def test_wgan_gp_fit_on_plain_images_updates_both_networks():
+    model = gan.build_gan("wgan-gp", noise_dim=8, seed=0)
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 784)).astype("float32")
+    history = model.fit(x, batch_size=8, epochs=1, verbose=0)
+    assert all(np.isfinite(v[0]) for v in history.history.values())
+    unchanged = [w.path for b, w in zip(before, model.trainable_weights)
+                 if np.array_equal(b, w.numpy())]
+    # E[D(G(z))] - E[D(x)] cancels the critic's output bias, and the penalty ignores it.
+    assert unchanged == [model.discriminator.trainable_weights[-1].path]
+    assert int(model.d_optimizer.iterations) == 2 * 5  # two batches, five critic steps each

@@ -51,7 +51,7 @@ def test_cli_errors_name_the_problem(tmp_path):
         cli.main(["gan", "train", "--out", str(tmp_path / "r2"), *TINY_TRAIN,
                   "--batch-size", "0"])
     assert info.value.code == 2
-    with pytest.raises(SystemExit):  # argparse: not one of the three models
+    with pytest.raises(SystemExit):  # argparse: not one of the four models
         cli.main(["gan", "train", "--model", "wgan"])
 
 
@@ -63,19 +63,19 @@ def test_compare_trains_each_model_under_the_budget(tmp_path, monkeypatch, capsy
     out = tmp_path / "cmp"
     # The budget is checked after every iteration, so a tiny one stops each model in its
     # first epoch: partial, measured, nothing checkpointed.
-    assert cli.main(["gan", "compare", "--models", "dcgan", "vanilla", "--time-budget",
+    assert cli.main(["gan", "compare", "--models", "dcgan", "wgan-gp", "--time-budget",
                      "0.001", "--cpu-budget", "--out", str(out), "--batch-size", "16",
                      "--n-train", "200", "--metric-samples", "100", "--quiet"]) == 0
     report = json.loads((out / "compare.json").read_text())
     assert report["budget_clock"] == "cpu" and report["time_budget_s"] == 0.001
-    assert [r["model"] for r in report["runs"]] == ["dcgan", "vanilla"]
+    assert [r["model"] for r in report["runs"]] == ["dcgan", "wgan-gp"]
     for r in report["runs"]:
         assert r["iterations"] == 1 and np.isfinite(r["fd"]) and r["best_fd"] <= r["fd"]
         assert json.loads((out / r["model"] / "run.json").read_text())["model"] == r["model"]
     assert Image.open(out / "fd.png").size[0] > 100
     assert np.asarray(Image.open(out / "samples.png")).std() > 0
     printed = capsys.readouterr().out
-    assert "dcgan" in printed and "vanilla" in printed and "best FD" in printed
+    assert "dcgan" in printed and "wgan-gp" in printed and "best FD" in printed
     with pytest.raises(SystemExit, match=r"^tfcs231n gan: .*--models\b.*\bdcgan\b"):
         cli.main(["gan", "compare", "--models", "dcgan", "dcgan", "--out", str(out)])
     with pytest.raises(SystemExit, match=r"^tfcs231n gan: .*--time-budget\b"):

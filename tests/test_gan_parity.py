@@ -1,5 +1,6 @@
 """The GANs against torchref.gan: weights copied across, logits, losses, every gradient, and
-one full discriminator-then-generator Adam step."""
+one full discriminator-then-generator Adam step; WGAN-GP's critic loss, its second-order
+weight gradient, and one full iteration (five critic steps, one generator step)."""
 
 import contextlib
 
@@ -98,16 +99,17 @@ def _check_grad(name, actual, desired, dtype, rows):
     return row.ok
 
 
-def _unbiased_to_biased(torch_var, var0, path, model, batch):
+def _unbiased_to_biased(torch_var, var0, path, model, batch, updates=2):
     """PyTorch's running variance after the step, as Keras would hold it.
 
-    Both update ``var <- (1 - m) var + m * batch_var`` (m = 0.01 in PyTorch's terms), twice
-    in one step (the generator runs on z_d, then on z_g), but PyTorch uses the unbiased batch
-    variance (times n / (n - 1), n = values per channel) and Keras the biased one.
+    Both update ``var <- (1 - m) var + m * batch_var`` (m = 0.01 in PyTorch's terms), once
+    per generator call in training mode (the course's step: twice, on z_d then on z_g),
+    but PyTorch uses the unbiased batch variance (times n / (n - 1), n = values per
+    channel) and Keras the biased one.
     """
     layer = next(l for l in model.layers if any(w.path == path for w in l.weights))
     n = batch * int(np.prod(layer.input.shape[1:-1]))
-    start = layer.momentum ** 2 * var0  # Keras's momentum is the fraction kept
+    start = layer.momentum ** updates * var0  # Keras's momentum is the fraction kept
     return start + (torch_var - start) * (n - 1) / n
 
 
@@ -232,6 +234,154 @@ def test_one_discriminator_then_generator_step(kind, dtype, optimizer):
     assert ok, parity.format_table([parity.ParityReport(kind, dtype, rows)])
 
 
+def _critic_pair(dtype, seed=3):
+    """PyTorch's DC critic (seeded) and the Keras one with its weights."""
+    critic_t = _torch_model(ref.dc_critic, dtype, seed=seed)
+    return critic_t, _keras_from_torch(gan.dc_critic, critic_t, dtype)
+
+
+def _critic_inputs(dtype, n=8):
+    rng = np.random.default_rng(5)
+    real, fake = (rng.uniform(-1, 1, (n, 784)).astype(dtype) for _ in range(2))
+    return real, fake, rng.uniform(0, 1, (n, 1)).astype(dtype)
+
+
+def _torch_critic_loss(critic_t, real, fake, epsilon):
+    """WGAN-GP's loss, its penalty, and the loss's weight gradients in Keras's layout."""
+    critic_t.zero_grad()
+    args = [torch.from_numpy(a) for a in (real, fake, epsilon)]
+    loss = ref.wgan_gp_critic_loss(critic_t, *args[:2], 10.0, args[2])
+    loss.backward()
+    penalty = ref.gradient_penalty(critic_t, *args)
+    dtype = real.dtype.name
+    return (loss.item(), penalty.item(),
+            _grads_as_keras(gan.dc_critic, critic_t, dtype))
+
+
+def _check_critic_grads(grads, desired, critic, dtype):
+    rows = []
+    ok = True
+    for w, g, d in zip(critic.trainable_weights, grads, desired):
+        g = np.zeros(w.shape) if g is None else g.numpy()
+        ok &= _check_grad(f"d{w.path}", g, d, dtype, rows)
+    return ok, rows
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_wgan_gp_critic_loss_and_every_weight_gradient(dtype):
+    """The loss and its gradient for every critic weight, through the penalty's input
+    gradient (second order). The penalty is a real part of both: not zero, and its weight
+    gradient not small beside the score term's."""
+    critic_t, critic = _critic_pair(dtype)
+    real, fake, epsilon = _critic_inputs(dtype)
+    loss_t, penalty_t, grads_t = _torch_critic_loss(critic_t, real, fake, epsilon)
+
+    with tf.GradientTape(persistent=True) as tape:
+        loss = gan_losses.wgan_gp_critic_loss(critic, real, fake, 10.0, epsilon)
+        penalty = gan_losses.gradient_penalty(critic, real, fake, epsilon)
+    grads = tape.gradient(loss, critic.trainable_weights)
+    penalty_grads = tape.gradient(penalty, critic.trainable_weights)
+
+    rows = []
+    ok = _check("loss", loss.numpy(), loss_t, dtype, rows)
+    ok &= _check("penalty", penalty.numpy(), penalty_t, dtype, rows)
+    grads_ok, grad_rows = _check_critic_grads(grads, grads_t, critic, dtype)
+    assert ok and grads_ok, parity.format_table(
+        [parity.ParityReport("wgan_gp_critic_loss", dtype, rows + grad_rows)])
+
+    assert 10.0 * penalty.numpy() > 0.1 * abs(loss.numpy())
+    first_kernel = penalty_grads[0].numpy()  # the first convolution's kernel
+    assert np.linalg.norm(10.0 * first_kernel) > 0.1 * np.linalg.norm(grads[0].numpy())
+
+
+def test_dropping_the_nested_tape_fails_the_weight_gradient_check():
+    """The same loss with the penalty's input gradient taken outside the recording tape
+    (what forgetting ``create_graph=True`` does): the value still matches PyTorch, the
+    weight gradients do not. So the check above sees the second-order term."""
+    dtype = "float64"
+    critic_t, critic = _critic_pair(dtype)
+    real, fake, epsilon = _critic_inputs(dtype)
+    loss_t, _, grads_t = _torch_critic_loss(critic_t, real, fake, epsilon)
+
+    with tf.GradientTape() as tape:
+        scores = gan_losses.wgan_critic_loss(critic(real), critic(fake))
+        with tape.stop_recording():  # the input gradient becomes a constant
+            penalty = gan_losses.gradient_penalty(critic, real, fake, epsilon)
+        loss = scores + 10.0 * penalty
+    grads = tape.gradient(loss, critic.trainable_weights)
+
+    rows = []
+    assert _check("loss", loss.numpy(), loss_t, dtype, rows), rows
+    grads_ok, grad_rows = _check_critic_grads(grads, grads_t, critic, dtype)
+    assert not grads_ok
+    failed = [r.tensor for r in grad_rows if not r.ok]
+    assert any("kernel" in name for name in failed), failed
+
+
+# One WGAN-GP iteration: five critic Adam steps, then one generator step. float64 uses the
+# paper's Adam(1e-4, 0, 0.9) against torchref's KerasAdam (Keras's epsilon placement at
+# every step, which the critic's five steps need); beta2 is 0.9 rounded to float32, which
+# Keras's Adam uses for its bias correction. float32 uses SGD, as the course GANs' step
+# test above explains.
+WGAN_STEP_CASES = [("float64", "adam"), ("float32", "sgd")]
+
+
+@pytest.mark.parametrize("dtype,optimizer", WGAN_STEP_CASES)
+def test_one_wgan_gp_iteration(dtype, optimizer):
+    """Same losses, and the same weights (float32 policy) after five critic updates (each
+    on its own batch, noise and epsilons) and one generator update."""
+    noise_dim, n, k = 16, 8, 5
+    rng = np.random.default_rng(6)
+    real = rng.uniform(-1, 1, (n, k, 784)).astype(dtype)
+    z_d = rng.uniform(-1, 1, (n, k, noise_dim)).astype(dtype)
+    z_g = rng.uniform(-1, 1, (n, noise_dim)).astype(dtype)
+    epsilon = rng.uniform(0, 1, (n, k, 1)).astype(dtype)
+
+    D_t, D_k = _critic_pair(dtype)
+    G_t = _torch_model(lambda: ref.dc_generator(noise_dim), dtype, seed=4)
+    G_k = _keras_from_torch(lambda: gan.dc_generator(noise_dim), G_t, dtype)
+    before = {w.path: w.numpy().copy() for w in D_k.weights + G_k.weights}
+
+    if optimizer == "adam":
+        settings = gan.TRAINING["wgan-gp"]
+        lr, beta1 = settings["learning_rate"], settings["beta1"]
+        beta2 = float(np.float32(settings["beta2"]))
+        solvers_t = [ref.KerasAdam(m.parameters(), lr=lr, betas=(beta1, beta2))
+                     for m in (D_t, G_t)]
+        with floatx(dtype):
+            solvers_k = gan.get_solvers(lr, beta1, beta2)
+    else:  # 0.1, as above, sends the unbounded critic's loss to inf within five steps
+        solvers_t = [torch.optim.SGD(m.parameters(), lr=0.01) for m in (D_t, G_t)]
+        with floatx(dtype):
+            solvers_k = [keras.optimizers.SGD(0.01) for _ in range(2)]
+    d_loss_t, g_loss_t = ref.wgan_gp_step(
+        D_t, G_t, *solvers_t, *(torch.from_numpy(a) for a in (real, z_d, epsilon, z_g)))
+
+    model = gan.GAN(D_k, G_k, noise_dim, n_critic=k, lambda_gp=10.0)
+    model.compile(*solvers_k, *gan_losses.LOSSES["wgan-gp"])
+    d_loss_k, g_loss_k = model.gan_step(*(tf.constant(a) for a in (real, z_d, z_g, epsilon)))
+
+    rows = []
+    ok = _check("d_loss", d_loss_k.numpy(), np.float64(d_loss_t), dtype, rows)
+    ok &= _check("g_loss", g_loss_k.numpy(), np.float64(g_loss_t), dtype, rows)
+    for make, net_t, net_k in ((gan.dc_critic, D_t, D_k),
+                               (lambda: gan.dc_generator(noise_dim), G_t, G_k)):
+        desired = gan_weights.load_torch_state(_fresh(make, dtype), _state(net_t))
+        visible = False  # the step moved some weight by more than the tolerance
+        for w, d in zip(net_k.weights, desired.weights):
+            d, w0 = d.numpy(), before[w.path]
+            if "moving_variance" in w.path:  # k + 1 generator calls in training mode
+                d = _unbiased_to_biased(d, w0, w.path, G_k, n, updates=k + 1)
+                ok &= _check(w.path, w.numpy(), d, dtype, rows)
+            elif "moving_mean" in w.path:
+                ok &= _check(w.path, w.numpy(), d, dtype, rows)
+            else:
+                ok &= _check(w.path, w.numpy(), d, "float32", rows)
+                visible |= not compare_arrays(w.path, w0, d, TOLERANCES["float32"]).ok
+        assert visible, f"{net_k.name}: the step's updates are within the tolerance"
+    assert ok, parity.format_table([parity.ParityReport("wgan-gp", dtype, rows)])
+
+
 def test_bench_workload_starts_both_frameworks_from_the_same_weights():
     from tfcs231n.bench.gan import workload as gan_workload
 
@@ -259,3 +409,21 @@ def test_floatx_context_sets_the_layer_dtype():
             model = gan.dc_generator(8)
         assert {w.dtype for w in model.weights} == {dtype}
         assert model(np.zeros((2, 8), dtype)).dtype == dtype
+
+
+def test_wgan_gp_bench_workload_gives_the_same_critic_loss():
+    from tfcs231n.bench.gan import wgan_gp_workload
+
+    flops, fns = wgan_gp_workload(batch_size=16)
+    assert set(fns) == {"tf-eager", "tf-function", "tf-xla", "pytorch"}
+    g = 96 * 1024 + 1024 * 6272 + 7 * 7 * 128 * 64 * 16 + 14 * 14 * 64 * 16
+    d = 24 * 24 * 32 * 25 + 8 * 8 * 64 * 32 * 25 + 1024 * 1024 + 1024
+    assert flops == 2 * 16 * (g + 12 * d)
+    # The first call's loss comes before any update: same weights, batch, noise, epsilons.
+    # The second, after one critic update each (the same Adam, epsilon placed as Keras's).
+    tf_losses = [fns["tf-function"]() for _ in range(2)]
+    torch_losses = [fns["pytorch"]() for _ in range(2)]
+    row = compare_arrays("critic losses", np.array(tf_losses), np.array(torch_losses),
+                         TOLERANCES["float32"])
+    assert row.ok, row
+    assert tf_losses[0] != tf_losses[1]  # the step updates the critic

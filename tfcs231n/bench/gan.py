@@ -1,9 +1,14 @@
-"""`tfcs231n bench gan`: one DCGAN training iteration, TF against the PyTorch reference.
+"""`tfcs231n bench gan` and `bench wgan-gp`: GAN training steps, TF against the PyTorch
+reference.
 
-One iteration is the course's: a discriminator Adam step on 128 real and 128 generated
-images, then a generator Adam step on 128 new samples. Both frameworks start from the same
-weights (PyTorch's initialisation, copied with `tfcs231n.gan.weights.load_torch_state`) and see the
-same batch and noise.
+gan: one DCGAN iteration as the course runs it: a discriminator Adam step on 128 real and
+128 generated images, then a generator Adam step on 128 new samples.
+wgan-gp: one WGAN-GP critic step (WGAN-GP makes five per generator step): the critic's
+Adam(1e-4, 0, 0.9) step on 128 real and 128 generated images with the gradient penalty at
+128 interpolates, whose weight gradient is second order.
+
+Both frameworks start from the same weights (PyTorch's initialisation, copied with
+`tfcs231n.gan.weights.load_torch_state`) and see the same batch, noise and epsilons.
 """
 
 import copy
@@ -40,6 +45,69 @@ def _macs(model, x):
     return sum(counts)
 
 
+def _shared(batch_size, noise_dim):
+    """PyTorch's DC networks (seed 0), their state dicts, and the inputs, all float32."""
+    import torch
+
+    from torchref import gan as ref
+
+    torch.manual_seed(0)
+    t_D, t_G = ref.dc_discriminator(), ref.dc_generator(noise_dim)
+    states = [{k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+              for m in (t_D, t_G)]
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (batch_size, 784)).astype(np.float32)
+    z_d, z_g = (rng.uniform(-1, 1, (batch_size, noise_dim)).astype(np.float32)
+                for _ in range(2))
+    epsilon = rng.uniform(0, 1, (batch_size, 1)).astype(np.float32)
+    return (t_D, t_G), states, (real, z_d, z_g, epsilon)
+
+
+def wgan_gp_workload(batch_size=BATCH, noise_dim=96):
+    """One WGAN-GP critic update (gradient penalty included) at `batch_size`.
+
+    Returns:
+        (flops per update, {variant: blocking zero-argument callable}) for
+        `tfcs231n.bench.runner`; each callable returns the critic loss before its update.
+    """
+    import tensorflow as tf
+    import torch
+
+    from tfcs231n.gan import models as gan
+    from tfcs231n.gan import weights as gan_weights
+    from torchref import gan as ref
+
+    (t_D, t_G), (state_D, state_G), (real, z_d, _, epsilon) = _shared(batch_size, noise_dim)
+    settings = gan.TRAINING["wgan-gp"]
+    adam = (settings["learning_rate"], settings["beta1"], settings["beta2"])
+
+    def tf_variant(kind):
+        D = gan_weights.load_torch_state(gan.dc_critic(), state_D)
+        G = gan_weights.load_torch_state(gan.dc_generator(noise_dim), state_G)
+        model = gan.GAN(D, G, noise_dim, n_critic=settings["n_critic"],
+                        lambda_gp=settings["lambda_gp"])
+        model.compile(*gan.get_solvers(*adam), *gan.LOSSES["wgan-gp"])
+        args = tuple(tf.constant(a) for a in (real, z_d, epsilon))
+        step = model.critic_step
+        if kind != "eager":
+            step = tf.function(step, jit_compile=kind == "xla")
+        return lambda: float(step(*args))
+
+    t_D_solver = ref.get_optimizer(t_D, *adam)
+    t_real, t_zd, t_eps = (torch.from_numpy(a) for a in (real, z_d, epsilon))
+
+    def torch_step():
+        return ref.wgan_gp_critic_step(t_D, t_G, t_D_solver, t_real, t_zd, t_eps,
+                                       settings["lambda_gp"])
+
+    # Per sample, in forwards of the critic (a backward counted as two): forward and
+    # backward on real and fake (6), the forward and input gradient at the interpolate (2)
+    # and the backward through both (4); plus the generator's forward. FLOPs = 2 x MACs.
+    flops = 2 * batch_size * (_macs(t_G, t_zd) + 12 * _macs(t_D, t_real))
+    return flops, {"tf-eager": tf_variant("eager"), "tf-function": tf_variant("function"),
+                   "tf-xla": tf_variant("xla"), "pytorch": torch_step}
+
+
 def workload(batch_size=BATCH, noise_dim=96):
     """One DCGAN D-then-G training iteration at `batch_size`.
 
@@ -56,14 +124,7 @@ def workload(batch_size=BATCH, noise_dim=96):
     from tfcs231n.bench import floor
     from torchref import gan as ref
 
-    torch.manual_seed(0)
-    t_D, t_G = ref.dc_discriminator(), ref.dc_generator(noise_dim)
-    state_D = {k: v.detach().numpy().copy() for k, v in t_D.state_dict().items()}
-    state_G = {k: v.detach().numpy().copy() for k, v in t_G.state_dict().items()}
-    rng = np.random.default_rng(0)
-    real = rng.uniform(-1, 1, (batch_size, 784)).astype(np.float32)
-    z_d, z_g = (rng.uniform(-1, 1, (batch_size, noise_dim)).astype(np.float32)
-                for _ in range(2))
+    (t_D, t_G), (state_D, state_G), (real, z_d, z_g, _) = _shared(batch_size, noise_dim)
 
     def tf_variant(kind):
         D = gan_weights.load_torch_state(gan.dc_discriminator(), state_D)

@@ -80,6 +80,7 @@ def _lazy(module, function="workload"):
 # A workload returns the variants it has, from VARIANTS and FLOORS.
 WORKLOADS = {name: _lazy(f"tfcs231n.bench.{name}")
              for name in ("caption", "squeezenet", "style", "gan")}
+WORKLOADS["wgan-gp"] = _lazy("tfcs231n.bench.gan", "wgan_gp_workload")
 
 
 def _failed(workload, variant, error):

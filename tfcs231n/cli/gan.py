@@ -15,12 +15,12 @@ import os
 
 from tfcs231n.cli.args import at_least_one, note_fresh_start, random_seed
 
-MODELS = ("dcgan", "vanilla", "lsgan")
+MODELS = ("dcgan", "vanilla", "lsgan", "wgan-gp")
 
 
 def add_parsers(sub):
-    p = sub.add_parser("gan", help="train the course's GANs (vanilla, LSGAN, DCGAN), sample "
-                       "from a checkpoint")
+    p = sub.add_parser("gan", help="train the course's GANs (vanilla, LSGAN, DCGAN) or "
+                       "WGAN-GP, sample from a checkpoint")
     actions = p.add_subparsers(dest="gan_action", required=True, metavar="ACTION")
 
     t = actions.add_parser("train", help="train a GAN; grids, checkpoints, metrics per epoch")

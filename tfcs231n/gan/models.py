@@ -1,4 +1,4 @@
-"""The course's GANs in TensorFlow: vanilla GAN, least-squares GAN and DCGAN.
+"""The course's GANs in TensorFlow: vanilla GAN, least-squares GAN, DCGAN, and WGAN-GP.
 
 Public names follow the course's GANs-TensorFlow notebook. Images are flattened
 784-vectors in [-1, 1] (`preprocess_img` maps [0, 1] pixels there). The loss math lives once
@@ -9,7 +9,10 @@ Departures from the course, each for a reason:
 - networks are always called with an explicit ``training=`` flag: the course calls
   ``G(z)`` bare, which in Keras runs batch norm in inference mode throughout training;
 - the discriminator's step uses its own noise and the generator's step new noise, both
-  drawn from a seeded generator, so a run is reproducible and resumable.
+  drawn from a seeded generator, so a run is reproducible and resumable;
+- WGAN-GP (the course notes' pointer past the course) uses the course's DC networks, the
+  discriminator as its critic (it has no batch norm to remove), with the paper's
+  n_critic = 5 and Adam(1e-4, beta1 0, beta2 0.9).
 
 Example:
     >>> D, G = dc_discriminator(), dc_generator()
@@ -22,7 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfcs231n.gan.losses import LOSSES, discriminator_loss, generator_loss
+from tfcs231n.gan.losses import (LOSSES, discriminator_loss, generator_loss,
+                                 penalized_critic_loss)
 
 NOISE_DIM = 96
 IMAGE_DIM = 784  # 28 * 28, flattened as the course does
@@ -150,28 +154,42 @@ def generator(noise_dim=NOISE_DIM, seed=None):
     ], name="generator")
 
 
-def dc_discriminator(seed=None):
+def dc_discriminator(seed=None, name="dc_discriminator", dtype=None):
     """The course's DCGAN discriminator; 1,102,721 params.
 
     Reshape (28, 28, 1) -> Conv 32 5x5 valid -> LeakyReLU -> MaxPool 2 -> Conv 64 5x5 valid
     -> LeakyReLU -> MaxPool 2 -> Flatten (4*4*64) -> Dense 1024 -> LeakyReLU -> Dense 1.
     Input (N, 784); output (N, 1) logits.
+
+    Args:
+        dtype: the layers' dtype; None: Keras's global policy (the parity cases build
+            float64 critics beside float32 ones).
     """
     init = _init(seed)
     return keras.Sequential([
-        keras.Input((IMAGE_DIM,)),
-        keras.layers.Reshape((28, 28, 1)),
-        keras.layers.Conv2D(32, 5, kernel_initializer=init()),  # (N, 24, 24, 32)
-        LeakyReLU(0.01),
-        keras.layers.MaxPooling2D(2, 2),  # (N, 12, 12, 32)
-        keras.layers.Conv2D(64, 5, kernel_initializer=init()),  # (N, 8, 8, 64)
-        LeakyReLU(0.01),
-        keras.layers.MaxPooling2D(2, 2),  # (N, 4, 4, 64)
-        keras.layers.Flatten(),  # (N, 1024), (H, W, C) order
-        keras.layers.Dense(4 * 4 * 64, kernel_initializer=init()),
-        LeakyReLU(0.01),
-        keras.layers.Dense(1, kernel_initializer=init()),
-    ], name="dc_discriminator")
+        keras.Input((IMAGE_DIM,), dtype=dtype),
+        keras.layers.Reshape((28, 28, 1), dtype=dtype),
+        keras.layers.Conv2D(32, 5, kernel_initializer=init(), dtype=dtype),  # (N, 24, 24, 32)
+        LeakyReLU(0.01, dtype=dtype),
+        keras.layers.MaxPooling2D(2, 2, dtype=dtype),  # (N, 12, 12, 32)
+        keras.layers.Conv2D(64, 5, kernel_initializer=init(), dtype=dtype),  # (N, 8, 8, 64)
+        LeakyReLU(0.01, dtype=dtype),
+        keras.layers.MaxPooling2D(2, 2, dtype=dtype),  # (N, 4, 4, 64)
+        keras.layers.Flatten(dtype=dtype),  # (N, 1024), (H, W, C) order
+        keras.layers.Dense(4 * 4 * 64, kernel_initializer=init(), dtype=dtype),
+        LeakyReLU(0.01, dtype=dtype),
+        keras.layers.Dense(1, kernel_initializer=init(), dtype=dtype),
+    ], name=name)
+
+
+def dc_critic(seed=None, dtype=None):
+    """WGAN-GP's critic: `dc_discriminator`'s network, its output an unbounded score.
+
+    Gulrajani et al. drop batch norm from the critic (the penalty is per sample, batch norm
+    couples the samples); the course's DC discriminator has none, so the network is the
+    same, layer for layer. Input (N, 784); output (N, 1) scores.
+    """
+    return dc_discriminator(seed, name="dc_critic", dtype=dtype)
 
 
 def dc_generator(noise_dim=NOISE_DIM, seed=None, synchronized=False):
@@ -215,13 +233,23 @@ ARCHITECTURES = {
     "vanilla": (discriminator, generator),
     "lsgan": (discriminator, generator),
     "dcgan": (dc_discriminator, dc_generator),
+    "wgan-gp": (dc_critic, dc_generator),
+}
+
+# How each model trains beyond its networks and losses: the course's Adam for its three
+# GANs; WGAN-GP's paper settings (n_critic critic steps per generator step, penalty weight).
+TRAINING = {
+    "vanilla": dict(learning_rate=1e-3, beta1=0.5, beta2=0.999, n_critic=1, lambda_gp=0.0),
+    "lsgan": dict(learning_rate=1e-3, beta1=0.5, beta2=0.999, n_critic=1, lambda_gp=0.0),
+    "dcgan": dict(learning_rate=1e-3, beta1=0.5, beta2=0.999, n_critic=1, lambda_gp=0.0),
+    "wgan-gp": dict(learning_rate=1e-4, beta1=0.0, beta2=0.9, n_critic=5, lambda_gp=10.0),
 }
 
 
-def get_solvers(learning_rate=1e-3, beta1=0.5):
+def get_solvers(learning_rate=1e-3, beta1=0.5, beta2=0.999):
     """Two Adam optimizers (discriminator's, generator's) with the course's settings."""
-    return (keras.optimizers.Adam(learning_rate, beta_1=beta1),
-            keras.optimizers.Adam(learning_rate, beta_1=beta1))
+    return (keras.optimizers.Adam(learning_rate, beta_1=beta1, beta_2=beta2),
+            keras.optimizers.Adam(learning_rate, beta_1=beta1, beta_2=beta2))
 
 
 def _init(seed):
@@ -242,34 +270,53 @@ def _check_noise_dim(noise_dim):
 
 @keras.saving.register_keras_serializable(package="tfcs231n")
 class GAN(keras.Model):
-    """A discriminator and a generator trained in alternation with two gradient tapes.
+    """A discriminator (or critic) and a generator trained in alternation, one tape each.
 
-    `train_step` (used by `fit`) takes real images (N, 784) in [-1, 1], or a tuple
-    ``(real, z_d, z_g)`` carrying the noise for both steps (the trainer passes noise so
-    that runs are reproducible under any distribution strategy). Calling the model
-    generates: ``gan(z)`` -> (N, 784) in [-1, 1].
+    One iteration (`gan_step`) makes `n_critic` discriminator updates, each on its own real
+    batch, noise and interpolation weights, then one generator update. `train_step` (used
+    by `fit`) takes real images (N, 784) in [-1, 1], reusing them for every discriminator
+    update, or a tuple ``(real, z_d, z_g, epsilon)`` laid out as `gan_step` takes it (the
+    trainer passes these, so that runs are reproducible under any distribution strategy).
+    Calling the model generates: ``gan(z)`` -> (N, 784) in [-1, 1].
 
     Args:
         discriminator: a Keras model (N, 784) -> (N, 1) logits or scores.
         generator: a Keras model (N, noise_dim) -> (N, 784).
         noise_dim: the generator's input size.
         seed: seeds the noise `train_step` draws when none is passed.
+        n_critic: discriminator updates per generator update (the course's GANs 1,
+            WGAN-GP 5).
+        lambda_gp: weight of the gradient penalty added to the discriminator loss (0: none;
+            WGAN-GP 10), see `tfcs231n.gan.losses.penalized_critic_loss`.
     """
 
-    def __init__(self, discriminator, generator, noise_dim=NOISE_DIM, seed=0, **kwargs):
+    def __init__(self, discriminator, generator, noise_dim=NOISE_DIM, seed=0, n_critic=1,
+                 lambda_gp=0.0, **kwargs):
         super().__init__(**kwargs)
         _check_noise_dim(noise_dim)
+        if isinstance(n_critic, bool) or not isinstance(n_critic, (int, np.integer)) \
+                or n_critic < 1:
+            raise ValueError(f"n_critic must be a positive int, got {n_critic!r}")
+        if not lambda_gp >= 0:
+            raise ValueError(f"lambda_gp must be >= 0, got {lambda_gp!r}")
         self.discriminator = discriminator
         self.generator = generator
         self.noise_dim = int(noise_dim)
         self.seed = int(seed)
+        self.n_critic = int(n_critic)
+        self.lambda_gp = float(lambda_gp)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        # No weights of its own, and its networks are built: so `fit` under a distribution
+        # strategy need not build it from a batch (which holds noise, not its input).
+        self.built = True
 
     def compile(self, d_optimizer=None, g_optimizer=None, d_loss_fn=discriminator_loss,
-                g_loss_fn=generator_loss, **kwargs):
-        super().compile(**kwargs)
+                g_loss_fn=generator_loss, jit_compile=False, **kwargs):
+        """The two optimizers and losses; `jit_compile` is off unless asked for (Keras's
+        "auto" turns XLA on where a GPU is, which changes a seeded run's numbers)."""
+        super().compile(jit_compile=jit_compile, **kwargs)
         if d_optimizer is None or g_optimizer is None:
             d_optimizer, g_optimizer = get_solvers()
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
@@ -282,51 +329,93 @@ class GAN(keras.Model):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
-    def gan_step(self, real, z_d, z_g):
-        """One discriminator update, then one generator update; returns (d_loss, g_loss).
+    def critic_step(self, real, z_d, epsilon=None):
+        """One discriminator update; its loss before the update.
 
         Args:
             real: (N, 784) float in [-1, 1].
-            z_d, z_g: (N, noise_dim) noise for the two steps.
+            z_d: (N, noise_dim) noise for the fake batch.
+            epsilon: (N, 1) interpolation weights in [0, 1) for the gradient penalty;
+                None draws them (when the penalty is on).
 
         Under a distribution strategy each replica's loss is divided by the number of
         replicas, because the optimizers sum the replicas' gradients.
         """
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         D, G = self.discriminator, self.generator
+        if epsilon is None and self.lambda_gp:
+            epsilon = keras.random.uniform((tf.shape(real)[0], 1), dtype=real.dtype,
+                                           seed=self.seed_generator)
         with tf.GradientTape() as tape:
             fake = G(z_d, training=True)
-            d_loss = self.d_loss_fn(D(real, training=True), D(fake, training=True))
+            d_loss = penalized_critic_loss(self.d_loss_fn, lambda x: D(x, training=True),
+                                           real, fake, self.lambda_gp, epsilon)
             scaled = d_loss / replicas
         grads = tape.gradient(scaled, D.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))
+        return d_loss
 
+    def generator_step(self, z_g):
+        """One generator update on noise (N, noise_dim); its loss before the update."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        D, G = self.discriminator, self.generator
         with tf.GradientTape() as tape:
             g_loss = self.g_loss_fn(D(G(z_g, training=True), training=True))
             scaled = g_loss / replicas
         grads = tape.gradient(scaled, G.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
-        return d_loss, g_loss
+        return g_loss
+
+    def gan_step(self, real, z_d, z_g, epsilon=None):
+        """`n_critic` discriminator updates, then one generator update; (d_loss, g_loss).
+
+        Args:
+            real: (N, n_critic, 784) float in [-1, 1]: one batch per discriminator update;
+                (N, 784) when n_critic is 1.
+            z_d: (N, n_critic, noise_dim) noise for the discriminator updates; (N,
+                noise_dim) when n_critic is 1.
+            z_g: (N, noise_dim) noise for the generator update.
+            epsilon: (N, n_critic, 1) interpolation weights in [0, 1) for the gradient
+                penalty ((N, 1) when n_critic is 1); None draws them (when the penalty is on).
+
+        Returns:
+            The last discriminator update's loss and the generator's, each computed before
+            its update.
+        """
+        if real.shape.rank == 2:  # one discriminator update: (N, 784) -> (N, 1, 784)
+            real, z_d = real[:, None], z_d[:, None]
+            epsilon = None if epsilon is None else epsilon[:, None]
+        for k in range(self.n_critic):  # unrolled: n_critic is a small Python int
+            d_loss = self.critic_step(real[:, k], z_d[:, k],
+                                      None if epsilon is None else epsilon[:, k])
+        return d_loss, self.generator_step(z_g)
 
     def train_step(self, data):
-        if isinstance(data, (tuple, list)) and len(data) == 3:
-            real, z_d, z_g = data
+        if isinstance(data, (tuple, list)) and len(data) == 4:
+            real, z_d, z_g, epsilon = data
         else:
             real = data[0] if isinstance(data, (tuple, list)) else data
             n = tf.shape(real)[0]
-            z_d = keras.random.uniform((n, self.noise_dim), -1.0, 1.0, seed=self.seed_generator)
+            # Plain images: each discriminator update sees this batch, with its own noise.
+            real = tf.repeat(real[:, None], self.n_critic, axis=1)
+            z_d = keras.random.uniform((n, self.n_critic, self.noise_dim), -1.0, 1.0,
+                                       seed=self.seed_generator)
             z_g = keras.random.uniform((n, self.noise_dim), -1.0, 1.0, seed=self.seed_generator)
-        d_loss, g_loss = self.gan_step(tf.cast(real, tf.float32), z_d, z_g)
+            epsilon = None
+        d_loss, g_loss = self.gan_step(tf.cast(real, tf.float32), z_d, z_g, epsilon)
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+        # This step's losses go to the batch callbacks (the trainer records each step);
+        # fit's epoch logs are the trackers' means (the names match `metrics`).
+        return {"d_loss": d_loss, "g_loss": g_loss}
 
     def get_config(self):
         config = super().get_config()
         config.update(
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             generator=keras.saving.serialize_keras_object(self.generator),
-            noise_dim=self.noise_dim, seed=self.seed)
+            noise_dim=self.noise_dim, seed=self.seed, n_critic=self.n_critic,
+            lambda_gp=self.lambda_gp)
         return config
 
     @classmethod
@@ -337,23 +426,30 @@ class GAN(keras.Model):
         return cls(**config)
 
 
-def build_gan(model="dcgan", noise_dim=NOISE_DIM, seed=0, learning_rate=1e-3, beta1=0.5,
-              synchronized=False):
-    """The course's GAN of kind `model` ("vanilla", "lsgan" or "dcgan"), compiled.
+def build_gan(model="dcgan", noise_dim=NOISE_DIM, seed=0, synchronized=False, **training):
+    """The GAN of kind `model` (a key of `ARCHITECTURES`), compiled.
 
-    synchronized: cross-replica batch norm in the DC generator (see `dc_generator`).
+    Args:
+        synchronized: cross-replica batch norm in the DC generator (see `dc_generator`).
+        **training: overrides of the model's `TRAINING` settings (learning_rate, beta1,
+            beta2, n_critic, lambda_gp); None values keep the model's own.
     """
     if model not in ARCHITECTURES:
         raise ValueError(f"model must be one of {sorted(ARCHITECTURES)}, got {model!r}")
+    unknown = set(training) - set(TRAINING[model])
+    if unknown:
+        raise ValueError(f"unknown training settings {sorted(unknown)}; "
+                         f"known: {sorted(TRAINING[model])}")
+    settings = {**TRAINING[model], **{k: v for k, v in training.items() if v is not None}}
     make_d, make_g = ARCHITECTURES[model]
-    extra = {"synchronized": synchronized} if model == "dcgan" else {}
+    extra = {"synchronized": synchronized} if make_g is dc_generator else {}
     gan = GAN(make_d(seed=seed), make_g(noise_dim, seed=seed + 1, **extra), noise_dim,
-              seed=seed, name=model)
+              seed=seed, n_critic=settings["n_critic"], lambda_gp=settings["lambda_gp"],
+              name=model.replace("-", "_"))
     d_loss, g_loss = LOSSES[model]
-    gan.compile(*get_solvers(learning_rate, beta1), d_loss, g_loss)
+    gan.compile(*get_solvers(settings["learning_rate"], settings["beta1"], settings["beta2"]),
+                d_loss, g_loss)
     # Optimizer slots exist before any step, so a checkpoint restores into them directly.
     gan.d_optimizer.build(gan.discriminator.trainable_variables)
     gan.g_optimizer.build(gan.generator.trainable_variables)
     return gan
-
-

@@ -1,17 +1,20 @@
 """Training, checkpointing, sampling and export for `tfcs231n.gan.models.GAN`.
 
-`train_gan` runs epochs of `GAN.gan_step` inside ``strategy.run`` (any
-`tf.distribute.Strategy`; the default one otherwise). Everything random is a pure function
-of ``(seed, epoch, step)``: the data order per epoch and the stateless noise of every step,
-drawn for the global batch before the strategy splits it. So a run resumed from the
-checkpoint of epoch k continues exactly as if never stopped, and the same run under
-`MirroredStrategy` sees the same numbers as on one device.
+`train_gan` trains with `GAN.fit` (the one training loop: Keras's, calling
+`GAN.train_step`), under the `tf.distribute.Strategy` the GAN was built under. Everything
+random is a pure function of ``(seed, epoch, step)``: the data order per epoch and the
+stateless noise of every step, drawn for the global batch before the strategy splits it.
+So a run resumed from the checkpoint of epoch k continues exactly as if never stopped, and
+the same run under `MirroredStrategy` sees the same numbers as on one device.
 
-After every epoch: a sample grid from fixed noise (``samples-epoch-NNN.png``), the metrics
-of `metrics_fn` (Fréchet distance, inception score), and an atomic `tf.train.Checkpoint`
+Callbacks hook into the loop: after every step the losses are recorded (and the time
+budget checked); after every epoch, the metrics of `metrics_fn` (Fréchet distance,
+inception score), TensorBoard scalars, a sample grid from fixed noise
+(``samples-epoch-NNN.png``), and an atomic `tf.train.Checkpoint`
 (`tfcs231n._io.AtomicCheckpointer`), so a ``kill -9`` loses at most the current epoch.
 """
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -26,7 +29,8 @@ import tensorflow as tf
 from tfcs231n._io import AtomicCheckpointer
 from tfcs231n._progress import Progress
 from tfcs231n.data import without_autotuning
-from tfcs231n.gan.models import GAN, IMAGE_DIM, build_gan, deprocess_img, sample_noise
+from tfcs231n.gan.models import (GAN, IMAGE_DIM, TRAINING, build_gan, deprocess_img,
+                                 sample_noise)
 
 GRID_SAMPLES = 36  # a 6 x 6 grid per epoch
 _EPOCH_STRIDE = 1 << 20  # stateless noise seed = epoch * stride + 2 * step (+1 for G)
@@ -34,14 +38,19 @@ _EPOCH_STRIDE = 1 << 20  # stateless noise seed = epoch * stride + 2 * step (+1 
 
 @dataclasses.dataclass(frozen=True)
 class GANConfig:
-    """Hyper-parameters of one run; defaults are the course's.
+    """Hyper-parameters of one run; defaults are the course's (WGAN-GP's: the paper's).
 
     Attributes:
-        model: "vanilla", "lsgan" or "dcgan".
+        model: "vanilla", "lsgan", "dcgan" or "wgan-gp".
         batch_size: global batch (split across replicas under a strategy).
         num_epochs: epochs to train in total (a resumed run counts the earlier ones).
         noise_dim: generator input size.
-        learning_rate, beta1: Adam settings for both networks.
+        learning_rate, beta1, beta2: Adam settings for both networks; None: the model's
+            own (`tfcs231n.gan.models.TRAINING`: the course's 1e-3, 0.5, 0.999; WGAN-GP
+            1e-4, 0, 0.9).
+        n_critic: discriminator updates per iteration, each on its own batch; None: the
+            model's own (1; WGAN-GP 5).
+        lambda_gp: gradient-penalty weight; None: the model's own (0; WGAN-GP 10).
         seed: seeds weights, data order and noise.
         steps_per_epoch: cap on iterations per epoch (None: the whole data set).
         time_budget_s: stop (without checkpointing the partial epoch) once this many
@@ -54,15 +63,23 @@ class GANConfig:
     batch_size: int = 128
     num_epochs: int = 10
     noise_dim: int = 96
-    learning_rate: float = 1e-3
-    beta1: float = 0.5
+    learning_rate: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    n_critic: int | None = None
+    lambda_gp: float | None = None
     seed: int = 0
     steps_per_epoch: int | None = None
     time_budget_s: float | None = None
     budget_clock: str = "wall"
 
     def __post_init__(self):
-        for name in ("batch_size", "num_epochs", "noise_dim"):
+        if self.model not in TRAINING:
+            raise ValueError(f"model must be one of {sorted(TRAINING)}, got {self.model!r}")
+        for name, default in TRAINING[self.model].items():
+            if getattr(self, name) is None:  # frozen: filled once, here
+                object.__setattr__(self, name, default)
+        for name in ("batch_size", "num_epochs", "noise_dim", "n_critic"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
@@ -90,35 +107,46 @@ def train(config=GANConfig(), data=None, strategy=None, **kwargs):
     """
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
-        gan = build_gan(config.model, config.noise_dim, config.seed, config.learning_rate,
-                        config.beta1, synchronized=strategy.num_replicas_in_sync > 1)
+        gan = build_gan(config.model, config.noise_dim, config.seed,
+                        synchronized=strategy.num_replicas_in_sync > 1,
+                        **{k: getattr(config, k) for k in TRAINING[config.model]})
     return gan, train_gan(gan, data, config, strategy=strategy, **kwargs)
 
 
 def steps_per_epoch(config, num_images):
-    """Iterations per epoch: full batches only, capped by ``config.steps_per_epoch``.
+    """Iterations per epoch: full batches only (``n_critic`` per iteration), capped by
+    ``config.steps_per_epoch``.
 
     Raises:
-        ValueError: the images do not fill one batch.
+        ValueError: the images do not fill one iteration's batches.
     """
-    steps = num_images // config.batch_size
+    steps = num_images // (config.batch_size * config.n_critic)
     if config.steps_per_epoch:
         steps = min(steps, config.steps_per_epoch)
     if steps < 1:
-        raise ValueError(f"{num_images} images cannot fill one batch of {config.batch_size}")
+        each = f" for each of {config.n_critic} critic steps" if config.n_critic > 1 else ""
+        raise ValueError(f"{num_images} images cannot fill one batch of "
+                         f"{config.batch_size}{each}")
     return steps
 
 
 def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, log_dir=None,
               metrics_fn=None, show_every=None, print_every=None, verbose=1):
-    """Trains a compiled `GAN` for ``config.num_epochs`` epochs.
+    """Trains a compiled `GAN` for ``config.num_epochs`` epochs, through `GAN.fit`.
+
+    The step loop is Keras's (`fit` calls `GAN.train_step` on the batches of `_dataset`);
+    everything else hooks into it as callbacks: `_StepLog` per step (losses, TensorBoard,
+    snapshots, loss lines, the time budget) and, at each epoch's end, `_EpochMetrics`,
+    `_TensorBoardEpoch`, `_SampleGrid` and `_Checkpoint`, in that order.
 
     Args:
         gan: a compiled `tfcs231n.gan.models.GAN`, built under `strategy`'s scope.
         data: training images as for `to_gan_input`; None: the offline synthetic digits.
-        config: a `GANConfig` (its `model` field is not used here).
+        config: a `GANConfig` (its `model` field is not used here; its `n_critic`, which
+            lays out the batches, must be the gan's).
         out_dir: per-epoch grids and ``checkpoints/``; None writes nothing.
-        strategy: a `tf.distribute.Strategy`; None for the default (one device).
+        strategy: the `tf.distribute.Strategy` the gan was built under (`fit` uses that
+            one); None for the default.
         resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
         log_dir: TensorBoard scalars (d_loss, g_loss per step; metrics per epoch).
         metrics_fn: ``metrics_fn(generator) -> {name: float}``, called after every epoch.
@@ -132,6 +160,13 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
         paths), ``snapshots`` and ``stopped_early``.
     """
     strategy = strategy or tf.distribute.get_strategy()
+    if config.n_critic != gan.n_critic:
+        raise ValueError(f"config.n_critic={config.n_critic} but the gan makes "
+                         f"n_critic={gan.n_critic} discriminator updates per iteration")
+    if strategy is not gan.distribute_strategy:
+        raise ValueError(f"strategy={type(strategy).__name__} is not the strategy the gan "
+                         f"was built under ({type(gan.distribute_strategy).__name__}); "
+                         f"build it in strategy.scope()")
     if data is None:
         from tfcs231n.data.mnist import load_digits
 
@@ -157,94 +192,216 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
             if verbose:
                 print(f"Resumed from epoch {start} in {out_dir / 'checkpoints'}")
 
-    step = _distributed_step(gan, strategy)
+    run = _Run(history, {"history": history, "grids": [], "snapshots": [],
+                         "stopped_early": False, "start_epoch": start},
+               fixed=sample_noise(GRID_SAMPLES, config.noise_dim, seed=(config.seed, -1)),
+               iteration=start * steps)
     writer = tf.summary.create_file_writer(os.fspath(log_dir)) if log_dir else None
-    fixed = sample_noise(GRID_SAMPLES, config.noise_dim, seed=(config.seed, -1))
-    result = {"history": history, "grids": [], "snapshots": [], "stopped_early": False,
-              "start_epoch": start}
-    # Time spent in metrics_fn is not training: it counts neither against the budget nor in
-    # the seconds recorded per epoch (else a model measured more often looks slower).
-    began_wall, began_cpu = time.monotonic(), time.process_time()
-    measuring_wall = measuring_cpu = 0.0
-
-    def trained_seconds():
-        return (time.monotonic() - began_wall - measuring_wall,
-                time.process_time() - began_cpu - measuring_cpu)
-
-    iteration = start * steps
-    for epoch in range(start, config.num_epochs):
-        dataset = strategy.experimental_distribute_dataset(
-            _epoch_dataset(pixels, epoch, steps, config))
-        bar = Progress(steps, label=f"epoch {epoch + 1}/{config.num_epochs}",
-                       stateful_metrics=["d_loss", "g_loss"]) if verbose else None
-        for i, batch in enumerate(dataset):
-            d_loss, g_loss = (float(v) for v in step(batch))
-            history["d_loss"].append(d_loss)
-            history["g_loss"].append(g_loss)
-            if writer:
-                with writer.as_default(step=iteration):
-                    _scalar("d_loss", d_loss)
-                    _scalar("g_loss", g_loss)
-            if show_every and iteration % show_every == 0:
-                result["snapshots"].append(deprocess_img(gan.generator(
-                    fixed[:16], training=False)).numpy())
-            if print_every and iteration % print_every == 0:
-                print(f"Epoch: {epoch}, Iter: {iteration}, D: {d_loss:.4}, G:{g_loss:.4}")
-            if bar:
-                bar.update(i + 1, [("d_loss", d_loss), ("g_loss", g_loss)])
-            iteration += 1
-            if (config.time_budget_s is not None and trained_seconds()[
-                    config.budget_clock == "cpu"] > config.time_budget_s):
-                result["stopped_early"] = True
-                break
-        wall, cpu = trained_seconds()
-        record = {"epoch": epoch + 1, "steps": iteration, "seconds": wall, "cpu_seconds": cpu,
-                  "partial": result["stopped_early"]}
-        if metrics_fn is not None:
-            tic_wall, tic_cpu = time.monotonic(), time.process_time()
-            record.update({k: float(v) for k, v in metrics_fn(gan.generator).items()})
-            measuring_wall += time.monotonic() - tic_wall
-            measuring_cpu += time.process_time() - tic_cpu
-        history["epochs"].append(record)
-        if writer:
-            with writer.as_default(step=epoch + 1):
-                for k, v in record.items():
-                    if k not in ("epoch", "partial"):
-                        _scalar(f"epoch/{k}", v)
-            writer.flush()
-        if out_dir is not None:
-            images = deprocess_img(gan.generator(fixed, training=False)).numpy()
-            suffix = "-partial" if result["stopped_early"] else ""
-            result["grids"].append(save_grid(
-                images, out_dir / f"samples-epoch-{epoch + 1:03d}{suffix}.png"))
-            if not result["stopped_early"]:
-                checkpointer.save(epoch + 1, {"history": history})
-        if verbose and metrics_fn is not None:
-            print("  " + ", ".join(f"{k}={v:.4g}" for k, v in record.items()
-                                   if isinstance(v, float)))
-        if result["stopped_early"]:
-            break
+    hooks = [_StepLog(run, config, writer, show_every, print_every)]
+    if verbose:
+        hooks.append(_ProgressBar(steps, config.num_epochs))
+    if metrics_fn is not None:
+        hooks.append(_EpochMetrics(run, metrics_fn, verbose))
+    if writer:
+        hooks.append(_TensorBoardEpoch(run, writer))
+    if out_dir is not None:
+        hooks += [_SampleGrid(run, out_dir), _Checkpoint(run, checkpointer)]
+    if start < config.num_epochs:
+        run.clock.start()
+        gan.fit(_dataset(pixels, start, steps, config), epochs=config.num_epochs,
+                initial_epoch=start, steps_per_epoch=steps, callbacks=hooks, verbose=0,
+                shuffle=False)  # the dataset orders itself, per epoch; _ProgressBar reports
+    result = run.result
     result["epochs_done"] = len([e for e in history["epochs"] if not e["partial"]])
     return result
 
 
-def _epoch_dataset(pixels, epoch, steps, config):
-    """The global batches of one epoch: (real (B, 784) in [-1, 1], z_d, z_g)."""
-    order = np.random.default_rng([config.seed, epoch]).permutation(len(pixels))
-    chosen = pixels[order[: steps * config.batch_size]]
-    base = epoch * _EPOCH_STRIDE
-    noise_shape = (config.batch_size, config.noise_dim)
+class _Clock:
+    """Training seconds, wall and process CPU, leaving out the time spent measuring:
+    a model measured after every short epoch must not look slower than one measured
+    rarely."""
 
-    def add_noise(i, x):
-        real = tf.cast(x, tf.float32) * (2.0 / 255.0) - 1.0
-        s = base + 2 * i
-        z_d = tf.random.stateless_uniform(noise_shape, [config.seed, s], -1.0, 1.0)
-        z_g = tf.random.stateless_uniform(noise_shape, [config.seed, s + 1], -1.0, 1.0)
-        return real, z_d, z_g
+    def start(self):
+        self.wall, self.cpu = time.monotonic(), time.process_time()
+        self.paused_wall = self.paused_cpu = 0.0
 
-    return without_autotuning(tf.data.Dataset.from_tensor_slices(chosen)
-                              .batch(config.batch_size, drop_remainder=True)
-                              .enumerate().map(add_noise).prefetch(2))
+    def seconds(self):
+        """(wall, cpu) seconds of training so far."""
+        return (time.monotonic() - self.wall - self.paused_wall,
+                time.process_time() - self.cpu - self.paused_cpu)
+
+    @contextlib.contextmanager
+    def paused(self):
+        wall, cpu = time.monotonic(), time.process_time()
+        try:
+            yield
+        finally:
+            self.paused_wall += time.monotonic() - wall
+            self.paused_cpu += time.process_time() - cpu
+
+
+@dataclasses.dataclass
+class _Run:
+    """What the hooks share: the history, the result, the grid noise, the step count, the
+    clock, and the record of the epoch being closed."""
+
+    history: dict
+    result: dict
+    fixed: tf.Tensor
+    iteration: int
+    clock: _Clock = dataclasses.field(default_factory=_Clock)
+    record: dict = None
+
+
+class _StepLog(keras.callbacks.Callback):
+    """Per step: the losses into the history (and TensorBoard), snapshots, the course's loss
+    lines, and the time budget (which stops `fit` after the step that spends it). At each
+    epoch's end it opens the epoch's record for the hooks after it."""
+
+    def __init__(self, run, config, writer, show_every, print_every):
+        super().__init__()
+        self.run, self.config, self.writer = run, config, writer
+        self.show_every, self.print_every = show_every, print_every
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        run = self.run
+        d_loss, g_loss = float(logs["d_loss"]), float(logs["g_loss"])
+        run.history["d_loss"].append(d_loss)
+        run.history["g_loss"].append(g_loss)
+        if self.writer:
+            with self.writer.as_default(step=run.iteration):
+                _scalar("d_loss", d_loss)
+                _scalar("g_loss", g_loss)
+        if self.show_every and run.iteration % self.show_every == 0:
+            run.result["snapshots"].append(deprocess_img(self.model.generator(
+                run.fixed[:16], training=False)).numpy())
+        if self.print_every and run.iteration % self.print_every == 0:
+            print(f"Epoch: {self.epoch}, Iter: {run.iteration}, D: {d_loss:.4}, G:{g_loss:.4}")
+        run.iteration += 1
+        budget = self.config.time_budget_s
+        if budget is not None and run.clock.seconds()[self.config.budget_clock == "cpu"] > budget:
+            run.result["stopped_early"] = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        wall, cpu = self.run.clock.seconds()
+        self.run.record = {"epoch": epoch + 1, "steps": self.run.iteration, "seconds": wall,
+                           "cpu_seconds": cpu, "partial": self.run.result["stopped_early"]}
+        self.run.history["epochs"].append(self.run.record)
+
+
+class _ProgressBar(keras.callbacks.Callback):
+    """Keras's bar on a terminal, one plain line per epoch in a log (`tfcs231n._progress`)."""
+
+    def __init__(self, steps, epochs):
+        super().__init__()
+        self.steps, self.epochs, self.bar = steps, epochs, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.bar = Progress(self.steps, label=f"epoch {epoch + 1}/{self.epochs}",
+                            stateful_metrics=["d_loss", "g_loss"])
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.update(batch + 1, [(k, float(logs[k])) for k in ("d_loss", "g_loss")])
+
+
+class _EpochMetrics(keras.callbacks.Callback):
+    """``metrics_fn(generator)`` into the epoch's record, its time left off the clock."""
+
+    def __init__(self, run, metrics_fn, verbose):
+        super().__init__()
+        self.run, self.metrics_fn, self.verbose = run, metrics_fn, verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        with self.run.clock.paused():
+            values = self.metrics_fn(self.model.generator)
+        self.run.record.update({k: float(v) for k, v in values.items()})
+        if self.verbose:
+            print("  " + ", ".join(f"{k}={v:.4g}" for k, v in self.run.record.items()
+                                   if isinstance(v, float)))
+
+
+class _TensorBoardEpoch(keras.callbacks.Callback):
+    """The epoch's record (seconds, metrics) as TensorBoard scalars ``epoch/NAME``."""
+
+    def __init__(self, run, writer):
+        super().__init__()
+        self.run, self.writer = run, writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        with self.writer.as_default(step=epoch + 1):
+            for k, v in self.run.record.items():
+                if k not in ("epoch", "partial"):
+                    _scalar(f"epoch/{k}", v)
+        self.writer.flush()
+
+
+class _SampleGrid(keras.callbacks.Callback):
+    """A grid from the fixed noise: ``samples-epoch-NNN.png`` (``-partial`` when the budget
+    cut the epoch short)."""
+
+    def __init__(self, run, out_dir):
+        super().__init__()
+        self.run, self.out_dir = run, out_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = deprocess_img(self.model.generator(self.run.fixed, training=False)).numpy()
+        suffix = "-partial" if self.run.record["partial"] else ""
+        self.run.result["grids"].append(save_grid(
+            images, self.out_dir / f"samples-epoch-{epoch + 1:03d}{suffix}.png"))
+
+
+class _Checkpoint(keras.callbacks.Callback):
+    """An atomic checkpoint of every whole epoch (networks, optimizers, history)."""
+
+    def __init__(self, run, checkpointer):
+        super().__init__()
+        self.run, self.checkpointer = run, checkpointer
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.run.record["partial"]:
+            self.checkpointer.save(epoch + 1, {"history": self.run.history})
+
+
+def _dataset(pixels, start, steps, config):
+    """The global batches of epochs start..num_epochs - 1, `steps` per epoch, as
+    `GAN.gan_step` takes them, with B the batch and k = n_critic: (real (B, k, 784) in
+    [-1, 1], z_d (B, k, noise_dim), z_g (B, noise_dim), epsilon (B, k, 1) in [0, 1)).
+
+    Everything is a function of (seed, epoch, step): the data order of each epoch, and the
+    stateless noise of each step. The batch axis comes first, so a strategy splits it.
+    """
+    B, k = config.batch_size, config.n_critic
+    per_epoch = steps * B * k
+
+    def order(epoch):
+        rng = np.random.default_rng([config.seed, int(epoch)])
+        return rng.permutation(len(pixels))[:per_epoch]
+
+    indices = tf.data.Dataset.range(start, config.num_epochs).flat_map(
+        lambda epoch: tf.data.Dataset.from_tensor_slices(tf.ensure_shape(
+            tf.numpy_function(order, [epoch], tf.int64), (per_epoch,))))
+    images = tf.constant(pixels)
+
+    def batch(g, index):
+        epoch, i = start + g // steps, g % steps
+        real = tf.cast(tf.gather(images, index), tf.float32) * (2.0 / 255.0) - 1.0
+        real = tf.reshape(real, (B, k, IMAGE_DIM))
+        s = epoch * _EPOCH_STRIDE + 2 * i
+        # (B, k, D) draws the same numbers as (B, D) at k = 1: runs from before n_critic
+        # existed keep their noise.
+        z_d = tf.random.stateless_uniform((B, k, config.noise_dim), [config.seed, s], -1.0, 1.0)
+        z_g = tf.random.stateless_uniform((B, config.noise_dim), [config.seed, s + 1], -1.0, 1.0)
+        epsilon = tf.random.stateless_uniform(
+            (B, k, 1), tf.random.experimental.stateless_fold_in([config.seed, s], 1))
+        return real, z_d, z_g, epsilon
+
+    return without_autotuning(indices.batch(B * k, drop_remainder=True).enumerate()
+                              .map(batch).prefetch(2))
 
 
 def _scalar(name, value):
@@ -260,17 +417,6 @@ def _scalar(name, value):
         data_class=summary_pb2.DATA_CLASS_SCALAR)
     tf.summary.write(name, tf.constant(value, tf.float32),
                      metadata=metadata.SerializeToString())
-
-
-def _distributed_step(gan, strategy):
-    @tf.function
-    def step(batch):
-        d_loss, g_loss = strategy.run(gan.gan_step, args=batch)
-        # Each replica's loss is its local mean; equal local batches make MEAN the global one.
-        return (strategy.reduce(tf.distribute.ReduceOp.MEAN, d_loss, axis=None),
-                strategy.reduce(tf.distribute.ReduceOp.MEAN, g_loss, axis=None))
-
-    return step
 
 
 def restore_generator(out_dir, model="dcgan", noise_dim=96):

@@ -9,7 +9,7 @@ import dataclasses
 import math
 
 from tfcs231n.parity import engine as parity
-from tfcs231n.parity.engine import boolean, integers, normal
+from tfcs231n.parity.engine import boolean, integers, normal, uniform
 
 
 @dataclasses.dataclass(frozen=True)
@@ -340,7 +340,84 @@ def _gan_cases(d):
     out.append(Case("gan", f"leaky_relu[N{N}]", lambda x: gan.leaky_relu(x),
                     parity.torch_reference(lambda x: torch_leaky_relu(x)),
                     dict(x=normal((N, 17))), ("x",), ("out",)))
+    out.append(_wgan_gp_case(N))
     return out
+
+
+def _wgan_gp_case(N):
+    """WGAN-GP's critic loss on the course's DC critic, weights copied from PyTorch's: the
+    loss, its gradient penalty, and the penalty's gradient for every critic weight.
+
+    That weight gradient is the loss's second-order term: it flows through the penalty's
+    input gradient (nested tapes; ``create_graph=True``). The whole loss's weight gradient
+    is checked in tests/test_gan_parity.py, where the elements that the score term makes
+    cancel exactly (a bias whose unit has the same sign on every sample) are judged as
+    sums; input gradients are not compared here: the critic is piecewise linear, so the
+    penalty's gradient with respect to the images is zero almost everywhere. The critics
+    are built once per dtype on first use.
+    """
+    import tensorflow as tf
+    from torchref import gan as ref
+
+    from tfcs231n.gan import losses as gan_losses
+    from tfcs231n.gan import models as gan
+    from tfcs231n.gan import weights as gan_weights
+
+    state = _torch_state(ref.dc_critic, seed=0)
+    models = {}  # dtype name -> (Keras critic, PyTorch critic, a Keras scratch copy)
+
+    def built(dtype):
+        if dtype not in models:
+            import torch
+
+            keras_critic = gan_weights.load_torch_state(gan.dc_critic(dtype=dtype), state)
+            torch_critic = ref.dc_critic().to(getattr(torch, dtype))
+            torch_critic.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+            models[dtype] = keras_critic, torch_critic, gan.dc_critic(dtype=dtype)
+        return models[dtype]
+
+    def tf_fn(real, fake, epsilon):
+        critic = built(real.dtype.name)[0]
+        with tf.GradientTape() as tape:
+            penalty = gan_losses.gradient_penalty(critic, real, fake, epsilon)
+        # None: a weight the penalty does not reach (the last bias; with the float64
+        # LeakyReLU, the biases before one, whose input gradient ignores them).
+        grads = [tf.zeros_like(w) if g is None else g for w, g in
+                 zip(critic.trainable_weights, tape.gradient(penalty, critic.trainable_weights))]
+        loss = gan_losses.wgan_gp_critic_loss(critic, real, fake, 10.0, epsilon)
+        return (loss, penalty, *grads)
+
+    def ref_fn(inputs, douts):
+        import torch
+
+        _, critic, scratch = built(inputs["real"].dtype.name)
+        real, fake, epsilon = (torch.from_numpy(inputs[k]) for k in ("real", "fake", "epsilon"))
+        penalty = ref.gradient_penalty(critic, real, fake, epsilon)
+        params = list(critic.parameters())
+        grads = torch.autograd.grad(penalty, params, allow_unused=True)
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+        # Into the Keras layout (transposed kernels, the Flatten's row order) by loading
+        # them as a state dict into the scratch critic.
+        names = [k for k, _ in critic.named_parameters()]
+        gan_weights.load_torch_state(scratch, {k: g.numpy() for k, g in zip(names, grads)})
+        loss = ref.wgan_gp_critic_loss(critic, real, fake, 10.0, epsilon)
+        return ([loss.detach().numpy(), penalty.detach().numpy()]
+                + [w.numpy() for w in scratch.trainable_weights]), {}
+
+    # The critic's weights in PyTorch's names (Keras's order is the same, layer by layer).
+    names = ["loss", "penalty"] + [f"dpenalty/d{k}" for k in state]
+    # Images at the generator's tanh range; epsilon one per sample in [0, 1).
+    specs = dict(real=uniform((N, 784), -1.0, 1.0), fake=uniform((N, 784), -1.0, 1.0),
+                 epsilon=uniform((N, 1), 0.0, 1.0))
+    return Case("gan", f"wgan_gp_critic_loss[N{N}]", tf_fn, ref_fn, specs, (), tuple(names))
+
+
+def _torch_state(make, seed):
+    """A PyTorch model's initial state dict as float64 NumPy arrays (seeded)."""
+    import torch
+
+    torch.manual_seed(seed)
+    return {k: v.detach().double().numpy().copy() for k, v in make().state_dict().items()}
 
 
 def torch_leaky_relu(x):
