@@ -114,6 +114,11 @@ def _load_lines(load, peak):
     return lines
 
 
+def _pct(value):
+    """'85%', or '-' where there is nothing to compare with (a workload without a floor)."""
+    return "-" if value != value else f"{value:.0f}%"
+
+
 def format_report(result):
     """The text `tfcs231n bench` prints for a `Result`."""
     peak = result.matmul_gflops
@@ -126,7 +131,7 @@ def format_report(result):
             continue
         lines.append(f"{t.workload:<10} {t.variant:<16} {t.median_ms:>10.2f} {t.iqr_ms:>8.2f} "
                      f"{t.runs:>5} {t.gflops:>8.1f} {100 * t.gflops / peak:>7.0f}% "
-                     f"{t.pct_floor:>7.0f}% {t.first_call_ms:>11.0f}")
+                     f"{_pct(t.pct_floor):>8} {t.first_call_ms:>11.0f}")
     lines.append("")
     for name, r in ratios(result.timings).items():
         spread = (f" (turn by turn {min(r['turn_ratios']):.2f}-{max(r['turn_ratios']):.2f}x)"
