@@ -13,8 +13,7 @@ side by side).
 import json
 import os
 
-from tfcs231n.cli.args import (at_least_one, note_fresh_start, random_seed, run_workers,
-                                workers_arg)
+from tfcs231n.cli.args import at_least_one, note_fresh_start, random_seed
 
 MODELS = ("dcgan", "vanilla", "lsgan", "wgan-gp")
 
@@ -36,7 +35,6 @@ def add_parsers(sub):
     t.add_argument("--log-dir", help="TensorBoard scalars here")
     t.add_argument("--export", metavar="DIR", help="export the generator as a SavedModel")
     _training_options(t)
-    workers_arg(t)
     t.set_defaults(run=train)
 
     c = actions.add_parser("compare", help="train several GANs under one time budget and "
@@ -129,13 +127,8 @@ def _read_run(run_dir):
 
 
 def train(args):
-    if args.workers:
-        return run_workers(args)
-    from tfcs231n import distribute
     from tfcs231n.gan import training as gt
 
-    strategy = distribute.strategy_from_env()  # before any other TF work (TF's rule)
-    chief = distribute.is_chief(strategy)
     out = args.out or f"gan-{args.model}"
     if args.resume and os.path.isfile(os.path.join(out, "run.json")):
         before = _read_run(out)
@@ -143,16 +136,12 @@ def train(args):
             raise ValueError(f"{out} holds a {before['model']} run, not {args.model}")
     config, data = _config(args, args.model), _data(args)
     gt.steps_per_epoch(config, len(data))  # before the metrics' classifier is trained
-    # Only the chief measures, writes and reports; the others train their share.
-    metrics = None if args.no_metrics or not chief else _metrics(args)
-    if chief:
-        note_fresh_start(args.resume, os.path.join(out, "checkpoints"))
-        _write_run(out, args.model, args)
-    gan, result = gt.train(config, data, strategy=strategy, out_dir=out, resume=args.resume,
-                           log_dir=args.log_dir if chief else None, metrics_fn=metrics,
+    metrics = None if args.no_metrics else _metrics(args)
+    note_fresh_start(args.resume, os.path.join(out, "checkpoints"))
+    _write_run(out, args.model, args)
+    gan, result = gt.train(config, data, out_dir=out, resume=args.resume,
+                           log_dir=args.log_dir, metrics_fn=metrics,
                            verbose=0 if args.quiet else 1)
-    if not chief:
-        return 0
     history = result["history"]
     _write_history(out, history, metrics)
     if args.export:

@@ -26,7 +26,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfcs231n import distribute
 from tfcs231n._io import AtomicCheckpointer
 from tfcs231n._progress import Progress
 from tfcs231n.data import without_autotuning
@@ -145,12 +144,9 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
         data: training images as for `to_gan_input`; None: the offline synthetic digits.
         config: a `GANConfig` (its `model` field is not used here; its `n_critic`, which
             lays out the batches, must be the gan's).
-        out_dir: per-epoch grids and ``checkpoints/``; None writes nothing. Under a
-            `MultiWorkerMirroredStrategy` only the chief writes there (the other workers
-            take part in each checkpoint save into a scratch directory).
+        out_dir: per-epoch grids and ``checkpoints/``; None writes nothing.
         strategy: the `tf.distribute.Strategy` the gan was built under (`fit` uses that
-            one); None for the default. Under a `MultiWorkerMirroredStrategy` every worker
-            reads the same images and `fit` gives each its share of every global batch.
+            one); None for the default.
         resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
         log_dir: TensorBoard scalars (d_loss, g_loss per step; metrics per epoch).
         metrics_fn: ``metrics_fn(generator) -> {name: float}``, called after every epoch.
@@ -179,13 +175,11 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
     steps = steps_per_epoch(config, len(pixels))
 
     out_dir = Path(out_dir) if out_dir is not None else None
-    chief = distribute.is_chief(strategy)
     checkpointer = None
     if out_dir is not None:
-        if chief:
-            out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
         checkpointer = AtomicCheckpointer(
-            out_dir / "checkpoints", keep=2, chief=chief, discriminator=gan.discriminator,
+            out_dir / "checkpoints", keep=2, discriminator=gan.discriminator,
             generator=gan.generator, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
     history = {"d_loss": [], "g_loss": [], "epochs": []}
     start = 0
@@ -195,7 +189,7 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
         state = checkpointer.restore_latest()
         if state is not None:
             start, history = state["epoch"], state["history"]
-            if verbose and chief:
+            if verbose:
                 print(f"Resumed from epoch {start} in {out_dir / 'checkpoints'}")
 
     run = _Run(history, {"history": history, "grids": [], "snapshots": [],
@@ -204,15 +198,14 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
                iteration=start * steps)
     writer = tf.summary.create_file_writer(os.fspath(log_dir)) if log_dir else None
     hooks = [_StepLog(run, config, writer, show_every, print_every)]
-    if verbose and chief:
+    if verbose:
         hooks.append(_ProgressBar(steps, config.num_epochs))
     if metrics_fn is not None:
         hooks.append(_EpochMetrics(run, metrics_fn, verbose))
     if writer:
         hooks.append(_TensorBoardEpoch(run, writer))
     if out_dir is not None:
-        hooks += [_SampleGrid(run, out_dir)] if chief else []
-        hooks.append(_Checkpoint(run, checkpointer))
+        hooks += [_SampleGrid(run, out_dir), _Checkpoint(run, checkpointer)]
     if start < config.num_epochs:
         run.clock.start()
         gan.fit(_dataset(pixels, start, steps, config), epochs=config.num_epochs,
