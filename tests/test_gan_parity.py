@@ -2,7 +2,6 @@
 one full discriminator-then-generator Adam step; WGAN-GP's critic loss, its second-order
 weight gradient, and one full iteration (five critic steps, one generator step)."""
 
-import contextlib
 
 import keras
 import numpy as np
@@ -15,7 +14,7 @@ from tfcs231n.gan import models as gan
 from tfcs231n.gan import losses as gan_losses
 from tfcs231n.gan import weights as gan_weights
 from tfcs231n.parity import engine as parity
-from tfcs231n.parity.engine import TOLERANCES, compare_arrays
+from tfcs231n.parity.engine import TOLERANCES, compare_arrays, floatx
 from torchref import gan as ref
 
 ARCHS = {
@@ -25,25 +24,6 @@ ARCHS = {
     "dc_generator": (lambda: gan.dc_generator(8), lambda: ref.dc_generator(8), 8),
 }
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
-
-
-@contextlib.contextmanager
-def floatx(dtype):
-    """Layers built inside compute and store in `dtype`.
-
-    Setting floatx alone is not enough: Keras caches its global dtype policy the first time
-    any layer is built, and layers take their dtype from that policy. Without resetting it,
-    these tests' float64 models silently ran in float32 whenever an earlier test had built
-    a model first (and in float64 throughout when this file ran first).
-    """
-    old, old_policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx(dtype)
-    keras.config.set_dtype_policy(dtype)
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(old)
-        keras.config.set_dtype_policy(old_policy)
 
 
 def _torch_model(make, dtype, seed=0):

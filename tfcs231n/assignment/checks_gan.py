@@ -3,7 +3,6 @@ networks with `torchref.gan`'s weights copied in (outputs and input gradients, f
 the noise and the optimizers by their defining properties.
 """
 
-import contextlib
 
 import numpy as np
 import tensorflow as tf
@@ -12,7 +11,7 @@ from tfcs231n.assignment import mistakes
 from tfcs231n.assignment.checks_vision import tape_case
 from tfcs231n.assignment.judge import Case, Tolerance
 from tfcs231n.parity import course_values as cv
-from tfcs231n.parity.engine import Row
+from tfcs231n.parity.engine import Row, floatx
 
 BATCHES = [16, 1, 7]
 NOISE_DIM = 8  # small networks; the architecture does not depend on it
@@ -92,21 +91,6 @@ def get_solvers_cases(student):
                    (f"{name}.beta_1", abs(beta1 - 0.5) < 1e-6,
                     f"beta_1 {beta1:g}, expected 0.5 (Adam)")]
     yield _property_case("course settings", checks)
-
-
-@contextlib.contextmanager
-def floatx(dtype):
-    """Keras layers built inside store and compute in `dtype` (the global policy too)."""
-    import keras
-
-    old, old_policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx(dtype)
-    keras.config.set_dtype_policy(dtype)
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(old)
-        keras.config.set_dtype_policy(old_policy)
 
 
 _NETWORKS = {"discriminator": ("discriminator", 784), "generator": ("generator", NOISE_DIM),

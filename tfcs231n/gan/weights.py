@@ -20,8 +20,6 @@ def load_torch_state(model, state):
         model: one of `tfcs231n.gan.models`'s Sequential models.
         state: dict name -> array in `state_dict()` order; `num_batches_tracked` is ignored.
     """
-    from tfcs231n.parity import engine as parity
-
     from tfcs231n import interop
     groups = {}
     for key, value in state.items():

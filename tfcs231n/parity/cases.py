@@ -250,8 +250,6 @@ def _squeezenet_cases(d):
 def _style_transfer_cases(d):
     from torchref import style_transfer as ref
 
-    from tfcs231n.style import optimize as st
-
     from tfcs231n.style import losses as style_losses
     N, H, W, C, H2, W2, C2 = (d[k] for k in ("N", "H", "W", "C", "H2", "W2", "C2"))
     shape = f"N{N}H{H}W{W}C{C}"

@@ -24,6 +24,7 @@ Example:
     >>> report.assert_ok()     # AssertionError whose message is that table
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -377,4 +378,21 @@ def torch_reference(fn):
 # tests/test_parity.py on shapes whose every dimension differs, so a wrong axis fails.
 
 
+@contextlib.contextmanager
+def floatx(dtype):
+    """Keras layers built inside compute and store in `dtype` ("float64" for tight parity).
 
+    Setting floatx alone is not enough: Keras caches its global dtype policy the first time
+    any layer is built, and layers take their dtype from that policy; without resetting it,
+    float64 models silently ran in float32 whenever a model had been built before.
+    """
+    import keras
+
+    old, old_policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old)
+        keras.config.set_dtype_policy(old_policy)
