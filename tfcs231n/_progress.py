@@ -70,19 +70,20 @@ class Progress:
         self.stream.write(text)
         self.stream.flush()
 
-    def update(self, current, values=()):
-        """Steps done so far (1..total) and this step's ``[(name, value), ...]``."""
+    def update(self, current, values=(), finalize=False):
+        """Steps done so far (1..total) and this step's ``[(name, value), ...]``;
+        ``finalize=True`` ends the display early (a run stopped before `total`)."""
         if not self.verbose:
             return
         if self._bar is not None:
-            self._bar.update(current, list(values))
+            self._bar.update(current, list(values), finalize=finalize or None)
             return
         for name, value in values:
             value = float(value)
             self._latest[name] = value
             self._sums[name] = self._sums.get(name, 0.0) + value
             self._counts[name] = self._counts.get(name, 0) + 1
-        if current >= self.total or (self.every and current % self.every == 0):
+        if finalize or current >= self.total or (self.every and current % self.every == 0):
             self._write(self.line(current) + "\n")
 
     def line(self, current):

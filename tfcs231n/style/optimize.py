@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n._progress import Progress
 from tfcs231n.style import backbones as style_backbones
 from tfcs231n.style.images import content_pyramid, load_image, preserve_color
 from tfcs231n.style.losses import LOSS_FORMS, LossForm, StyleLosses, _check_layer_args
@@ -248,13 +249,15 @@ def optimize(losses, image, config, clip=None, on_snapshot=None, progress=False)
         config: a `StyleConfig` (its optimiser, iteration and snapshot fields are used).
         clip: (low, high) for the image after every step, or None.
         on_snapshot: ``on_snapshot(step, image array)`` every ``config.snapshot_every``.
-        progress: a `keras.utils.Progbar` of the three losses.
+        progress: show the three losses (`tfcs231n._progress.Progress`: Keras's bar on a
+            terminal, plain lines every tenth of the run in a log).
 
     Returns:
         (history dict, steps done, interrupted flag). `image` holds the latest image.
     """
     history = {k: [] for k in ("content", "style", "tv", "total")}
-    bar = keras.utils.Progbar(config.num_iterations, stateful_metrics=_SHOWN) if progress else None
+    bar = (Progress(config.num_iterations, stateful_metrics=_SHOWN,
+                    every=max(1, config.num_iterations // 10)) if progress else None)
     every = config.snapshot_every if on_snapshot else 0
 
     def record(values):
@@ -381,7 +384,7 @@ def style_transfer(content_image, style_image, config=None, *course_args, style_
             statistics are taken (its Grams still divide by the whole map's size).
         on_snapshot: ``on_snapshot(step, uint8 pixels (H, W, 3))`` every
             ``config.snapshot_every`` steps (counted across scales).
-        progress: a `keras.utils.Progbar` of the three losses per scale.
+        progress: show the three losses per scale (see `optimize`).
 
     Returns:
         A `StyleResult`; after Ctrl-C, the latest image with ``interrupted=True``.
