@@ -1,11 +1,8 @@
 """The GAN section of `tfcs231n demo`."""
 
 
-# quick: a small digit set (100 batches of 64 per epoch) and a small classifier. Measured
-# on 2 cores: vanilla after 372 iterations still drew one repeated blob (inception score
-# 1.0) and draws varied digit-like strokes after 1,000 (25 s); DCGAN draws digits after
-# 400 (78 s: its iterations cost ~8x). So the fully connected GANs get more iterations,
-# and the page says so (~2.5 min for the three).
+# quick: a small digit set (100 batches of 64 per epoch) and a small classifier; the fully
+# connected GANs get more iterations than DCGAN (docs/design.md#the-demos-gan-settings).
 # full: the 60k set, the default classifier and 1,500 iterations per GAN at batch 128.
 DEMO = {
     True: dict(n_train=6400, n_test=1000, classifier=dict(train_images=5000, epochs=2,
