@@ -115,3 +115,15 @@ def test_gan_train_log_file_has_no_control_characters(tmp_path):
     assert result.returncode == 0, result.stderr
     assert _clean(text), repr(text)
     assert "epoch 1/2: 2/2 steps" in text and "epoch 2/2: 2/2 steps" in text
+
+
+def test_an_imported_ipykernel_without_a_running_kernel_is_not_a_notebook(monkeypatch):
+    # A test process (nbclient, nbgrader) may import ipykernel; only a kernel's shell counts.
+    import types
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert not interactive()
+    shell = type("ZMQInteractiveShell", (), {})()
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert interactive()

@@ -16,10 +16,17 @@ import sys
 import time
 
 
+def _in_jupyter_kernel():
+    # A running kernel, not merely ipykernel imported (a test process may import it).
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def interactive(stream=None):
     """True where progress can be redrawn in place: a terminal, or a Jupyter kernel."""
     stream = sys.stdout if stream is None else stream
-    if "ipykernel" in sys.modules:
+    if _in_jupyter_kernel():
         return True
     isatty = getattr(stream, "isatty", None)
     try:
