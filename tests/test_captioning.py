@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import course_values as cv
+from tfcs231n.parity import course_values as cv
 from tfcs231n.parity import engine as parity
 from tfcs231n.captioning.model import CaptioningRNN, caption_words, export_captioner
 from tfcs231n.captioning.solver import CaptioningSolver, SolverConfig

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from tfcs231n.demo import run as demo
-from tfcs231n.cli import gan as gan_command
 from tfcs231n.demo import gan as gan_demo
 from test_demo import chromium, console_errors, embedded_images
 

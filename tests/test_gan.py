@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import course_values
+from tfcs231n.parity import course_values
 from tfcs231n.gan import models as gan
 from tfcs231n.gan import losses as gan_losses
 from tfcs231n.gan import weights as gan_weights

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import course_values as cv
+from tfcs231n.parity import course_values as cv
 from parity_helpers import parity_params
 from tfcs231n.parity import engine as parity
 from tfcs231n.captioning import ops

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-import course_values as cv
+from tfcs231n.parity import course_values as cv
 from tfcs231n.parity import engine as parity
 from torchref import rnn_layers as rl
 from torchref.captioning import NumpyCaptioningRNN, TorchCaptioningRNN, train_step

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-import course_values as cv
+from tfcs231n.parity import course_values as cv
 from torchref import rnn_layers as rl
 from torchref.gradcheck import (
     eval_numerical_gradient,

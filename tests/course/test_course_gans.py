@@ -7,7 +7,7 @@ the parameter counts are the notebook's test_discriminator / test_generator answ
 import numpy as np
 import pytest
 
-import course_values as cv
+from tfcs231n.parity import course_values as cv
 from course_checks import rel_error
 from tfcs231n.course import gan_tf
 

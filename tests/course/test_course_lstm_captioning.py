@@ -7,7 +7,7 @@ port (tests/course/test_course_rnn_captioning.py, parametrised over both cells).
 import numpy as np
 import pytest
 
-import course_values as cv
+from tfcs231n.parity import course_values as cv
 from course_checks import assert_course_gradient, rel_error
 from torchref import rnn_layers as ref
 from tfcs231n.course.captioning_solver import CaptioningSolver

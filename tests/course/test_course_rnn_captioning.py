@@ -7,7 +7,7 @@ and the value or bound the notebook prints. Published values come from tfcs231n/
 import numpy as np
 import pytest
 
-import course_values as cv
+from tfcs231n.parity import course_values as cv
 from tfcs231n.course.captioning_solver import CaptioningSolver
 from tfcs231n.course.classifiers.rnn import CaptioningRNN
 from tfcs231n.course.coco_utils import decode_captions, load_coco_data, sample_coco_minibatch
