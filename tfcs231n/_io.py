@@ -1,4 +1,5 @@
-"""Atomic, resumable training checkpoints.
+"""Atomic writes: single files (`atomic_path`, `save_model_cache`) and resumable training
+checkpoints (`AtomicCheckpointer`).
 
 `tf.train.Checkpoint.write` produces several files, so a crash half-way leaves a checkpoint
 that looks present but cannot be read. Here each checkpoint is written into a temporary
@@ -7,13 +8,38 @@ a JSON of the loop's own state (epoch, loss history, ...). Whatever survives a `
 therefore either a complete checkpoint or an ignored temporary.
 """
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import tempfile
+from pathlib import Path
 
-import tensorflow as tf
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path beside `path` (same suffix, so writers that go by the name
+    still work) and moves it onto `path` in one step if the block finishes; otherwise the
+    temporary is removed. A reader never sees half a file. Creates the parent directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp{os.getpid()}-{path.name}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_model_cache(model, weights, meta, info):
+    """A cached model: its weights (``*.weights.h5``), then the JSON `info` beside them; the
+    JSON is written last, so a pair with both files is whole."""
+    with atomic_path(weights) as tmp:
+        model.save_weights(tmp)
+    with atomic_path(meta) as tmp:
+        tmp.write_text(json.dumps(info))
+
 
 _NAME = re.compile(r"^epoch-(\d+)$")
 _STATE = "state.json"
@@ -41,6 +67,8 @@ class AtomicCheckpointer:
         # A multi-worker run's non-chief workers take part in every save (TensorFlow asks
         # all workers to) but write into a temporary directory that is removed at once.
         self.chief = chief
+        import tensorflow as tf
+
         self._checkpoint = tf.train.Checkpoint(**trackables)
 
     def checkpoints(self):

@@ -5,9 +5,9 @@ API, never pyplot, so the library works headless and never switches the backend 
 notebook's inline plots.
 """
 
-import os
-
 import numpy as np
+
+from tfcs231n._io import atomic_path
 
 
 def subplots(nrows=1, ncols=1, figsize=None, **kwargs):
@@ -20,10 +20,8 @@ def subplots(nrows=1, ncols=1, figsize=None, **kwargs):
 
 def save_figure(fig, path):
     """Write `fig` as a PNG at `path` atomically (a reader never sees half a file): path."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")
-    os.replace(tmp, path)  # atomic on POSIX and Windows
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight")
     return path
 
 

@@ -72,10 +72,10 @@ def _image(text):
 def _save_png(pixels, path):
     from PIL import Image
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.png"
-    Image.fromarray(pixels).save(tmp)
-    os.replace(tmp, path)  # Ctrl-C during a save never leaves half a PNG
+    from tfcs231n._io import atomic_path
+
+    with atomic_path(path) as tmp:  # Ctrl-C during a save never leaves half a PNG
+        Image.fromarray(pixels).save(tmp)
     return path
 
 

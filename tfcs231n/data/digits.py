@@ -20,11 +20,11 @@ Example:
     ((600, 28, 28), dtype('uint8'), array([7, 2, 0, 4, 9], dtype=uint8))
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from tfcs231n._io import atomic_path
 from tfcs231n.data.download import data_dir
 
 # Bump whenever the output for a given seed changes; it is part of the cache key.
@@ -228,12 +228,8 @@ def _wobble_basis():
 
 
 def _save_atomic(path, **arrays):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
-    os.replace(tmp, path)
 
 
 def _check_int(name, value, minimum):

@@ -10,16 +10,15 @@ Example:
     >>> objects, captions = read_ground_truth(base_dir, "val")  # doctest: +SKIP
 """
 
-import contextlib
 import functools
 import json
-import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 from PIL import Image
 
+from tfcs231n._io import atomic_path
 from tfcs231n.data import synthetic
 from tfcs231n.data.synthetic import _check_int
 
@@ -195,27 +194,14 @@ def split_scenes(split, n, seed=0, image_size=64):
     return synthetic.make_scenes(n, split_seed, image_size, synthetic.MAX_OBJECTS)
 
 
-@contextlib.contextmanager
-def _atomic(path):
-    """Yields a temporary name next to ``path`` and moves it into place on success."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _write_h5(path, **datasets):
-    with _atomic(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for name, array in datasets.items():
             f.create_dataset(name, data=array)
 
 
 def _write_text(path, text):
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(text)
 
 
@@ -264,7 +250,7 @@ def write_coco_format(base_dir, n_train, n_val, seed=0, image_size=64, write_ima
             image_dir = base / "images" / split
             image_dir.mkdir(parents=True, exist_ok=True)
             for name, image in zip(names, images):
-                with _atomic(image_dir / f"{name}.png") as tmp:
+                with atomic_path(image_dir / f"{name}.png") as tmp:
                     Image.fromarray(image).save(tmp, format="PNG")
             urls = [f"images/{split}/{name}.png" for name in names]
         else:

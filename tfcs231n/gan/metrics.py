@@ -20,13 +20,13 @@ Example:
 import dataclasses
 import hashlib
 import json
-import os
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n._io import save_model_cache
 from tfcs231n import plotting
 from tfcs231n._progress import Progress
 
@@ -222,13 +222,7 @@ def digit_classifier(config=ClassifierConfig(), retrain=False, verbose=False):
         model.load_weights(weights)
         return model, json.loads(meta.read_text())
     model, info = train_classifier(config, verbose=verbose)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_name(f".tmp-{os.getpid()}.weights.h5")
-    model.save_weights(tmp)
-    os.replace(tmp, weights)  # weights land whole or not at all, then the metadata
-    tmp_meta = meta.with_name(f".tmp-{os.getpid()}.json")
-    tmp_meta.write_text(json.dumps(info))
-    os.replace(tmp_meta, meta)
+    save_model_cache(model, weights, meta, info)
     return model, info
 
 

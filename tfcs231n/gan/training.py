@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfcs231n._io import AtomicCheckpointer
+from tfcs231n._io import AtomicCheckpointer, atomic_path
 from tfcs231n._progress import Progress
 from tfcs231n.data import without_autotuning
 from tfcs231n.gan.models import (GAN, IMAGE_DIM, TRAINING, build_gan, deprocess_img,
@@ -447,10 +447,8 @@ def save_grid(images, path, cols=None, scale=3):
     picture = Image.fromarray(pixels).resize((pixels.shape[1] * scale, pixels.shape[0] * scale),
                                              Image.NEAREST)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    picture.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        picture.save(tmp)
     return path
 
 

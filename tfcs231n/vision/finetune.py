@@ -340,8 +340,8 @@ class FineTuneConfig:
 def pretrained_backbone(config=FineTuneConfig(), verbose=True):
     """A ResNet-18 trained on task A, cached under data_dir("finetune"): (model, test acc)."""
     import json
-    import os
 
+    from tfcs231n._io import save_model_cache
     from tfcs231n.data import synthetic
     from tfcs231n.data.download import DamagedFile, data_dir
     from tfcs231n.vision.resnet import ResNet18
@@ -367,13 +367,7 @@ def pretrained_backbone(config=FineTuneConfig(), verbose=True):
                          array_batches(xt, yt, 256), c.pretrain_epochs,
                          [(keras.optimizers.Adam(c.pretrain_lr), model.trainable_variables)],
                          augment=_normalize(), seed=c.seed, verbose=verbose)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".tmp{os.getpid()}.weights.h5"
-    model.save_weights(tmp)
-    os.replace(tmp, weights)
-    tmp_meta = folder / f".tmp{os.getpid()}.json"
-    tmp_meta.write_text(json.dumps({"test_acc": history.test_acc[-1]}))
-    os.replace(tmp_meta, meta)  # the pair is used only once both are whole
+    save_model_cache(model, weights, meta, {"test_acc": history.test_acc[-1]})
     return model, history.test_acc[-1]
 
 

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n._io import save_model_cache
 from tfcs231n._progress import Progress
 from tfcs231n.data import synthetic
 from tfcs231n.data.download import DamagedFile, data_dir, sha256sum
@@ -205,13 +206,7 @@ def synthetic_classifier(config=ClassifierConfig(), retrain=False, verbose=True)
                 if loaded is not None:
                     return loaded
     model, info = train(config, verbose)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_name(f".tmp-{os.getpid()}.weights.h5")
-    model.save_weights(tmp)
-    os.replace(tmp, weights)  # the weights land whole or not at all, then the metadata
-    tmp_meta = meta.with_name(f".tmp-{os.getpid()}.json")
-    tmp_meta.write_text(json.dumps(info))
-    os.replace(tmp_meta, meta)
+    save_model_cache(model, weights, meta, info)
     return model, {**info, "source": "trained"}
 
 
