@@ -46,7 +46,7 @@ def test_course_loss_values(case):
                           cell_type=case["cell_type"], dtype="float64")
     for name, var in model.params.items():
         var.assign(inputs[name])
-    loss = model.loss(inputs["features"], inputs["captions"])
+    loss = model.caption_loss(inputs["features"], inputs["captions"])
     assert loss.dtype == tf.float64
     assert abs(float(loss) - case["expected"]["loss"]) <= parity.published_atol(11)
 
@@ -111,14 +111,14 @@ def test_bad_arguments_are_named():
     # The course's loss-check vocabulary has no <START>/<END>: loss works, sampling says why.
     course = CaptioningRNN({"<NULL>": 0, "cat": 2, "dog": 3}, input_dim=4, wordvec_dim=3,
                            hidden_dim=5)
-    assert np.isfinite(float(course.loss(np.zeros((2, 4)), np.array([[0, 1, 2], [2, 1, 0]]))))
+    assert np.isfinite(float(course.caption_loss(np.zeros((2, 4)), np.array([[0, 1, 2], [2, 1, 0]]))))
     with pytest.raises(ValueError, match=r"'<START>'.*'<END>'"):
         course.sample(np.zeros((2, 4)))
     model = CaptioningRNN(TINY_VOCAB, input_dim=4, wordvec_dim=3, hidden_dim=5)
     with pytest.raises(ValueError, match=r"\bfeatures\b.*\(2, 3\).*\(N, ?4\)"):
         model.sample(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"\bx\b.*\[0, 5\).*\b9\b"):
-        model.loss(np.zeros((2, 4)), np.array([[1, 9, 2], [1, 3, 2]]))
+        model.caption_loss(np.zeros((2, 4)), np.array([[1, 9, 2], [1, 3, 2]]))
     with pytest.raises(ValueError, match=r"\bbeam_size\b.*\b0\b"):
         model.sample(np.zeros((2, 4)), beam_size=0)
     nan = np.zeros((2, 4))
@@ -126,7 +126,7 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match=r"^features\b.*\b1\b.*\bNaN\b"):
         model.sample(nan)
     with pytest.raises(ValueError, match=r"^captions\b.*\(1, 3\).*\bfeatures\b"):
-        model.loss(np.zeros((2, 4)), np.array([[1, 3, 2]]))
+        model.caption_loss(np.zeros((2, 4)), np.array([[1, 3, 2]]))
     words = sorted(TINY_VOCAB, key=TINY_VOCAB.get)
     for idx_to_word in (words, dict(enumerate(words))):  # the course's list, or a dict
         assert caption_words(np.array([1, 3, 4, 2, 3]), idx_to_word) == ["cat", "dog"]
@@ -161,7 +161,7 @@ def test_overfits_fifty_captions(coco_dir, cell):
                               lr_decay=1.0, verbose=False)
     solver.train()
     feats = data["train_features"][data["train_image_idxs"]]
-    assert float(model.loss(feats, data["train_captions"])) < 0.1
+    assert float(model.caption_loss(feats, data["train_captions"])) < 0.1
 
 
 def test_resume_gives_the_uninterrupted_run_bit_for_bit(coco_dir, tmp_path):

@@ -48,7 +48,7 @@ def test_softmax_loss_is_log_v_per_step_for_small_scores():
         x = 0.001 * rng.standard_normal((n, t, v))
         y = rng.integers(v, size=(n, t))
         mask = rng.random((n, t)) <= p
-        loss = float(ops.temporal_softmax_loss(x, y, mask))
+        loss = float(ops.temporal_cross_entropy(x, y, mask))
         assert abs(loss - expected) < 0.06 * expected + 0.05, (n, t, v, p, loss)
 
 
@@ -138,7 +138,7 @@ def test_word_embedding_rejects_float_ids_and_checks_inside_graphs():
 def test_softmax_loss_bad_arguments(kwargs, match):
     args = dict(x=np.zeros((2, 3, 4)), y=np.zeros((2, 3), np.int64), mask=np.ones((2, 3), bool))
     with pytest.raises(ValueError, match=match):
-        ops.temporal_softmax_loss(**{**args, **kwargs})
+        ops.temporal_cross_entropy(**{**args, **kwargs})
 
 
 def test_temporal_affine_bad_arguments():

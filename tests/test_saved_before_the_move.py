@@ -21,7 +21,7 @@ def test_a_captioner_saved_before_the_move_loads_and_computes_the_same():
     saved = np.load(DATA / "captioner-before-the-move.npz")
     model = keras.saving.load_model(DATA / "captioner-before-the-move.keras")
     assert type(model).__module__ == "tfcs231n.captioning.model"
-    loss = float(model.loss(saved["features"], saved["captions"]))
+    loss = float(model.caption_loss(saved["features"], saved["captions"]))
     assert loss == float(saved["loss"])
     np.testing.assert_array_equal(model.sample(saved["features"], 4).numpy(), saved["ids"])
 

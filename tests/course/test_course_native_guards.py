@@ -46,19 +46,25 @@ def test_unknown_names_stay_attribute_errors():
     assert not hasattr(ops, "no_such_op")
 
 
-def test_native_temporal_softmax_loss_refuses_course_calls():
+def test_native_temporal_softmax_loss_points_to_the_course():
+    # The course's `loss, dx = temporal_softmax_loss(...)` would unpack a scalar tensor.
+    with pytest.raises(ImportError, match=r"temporal_softmax_loss.*tfcs231n\.course\.rnn_"
+                       r"layers.*temporal_cross_entropy"):
+        ops.temporal_softmax_loss
+    from tfcs231n.course.rnn_layers import temporal_softmax_loss
+
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((2, 3, 4)), rng.integers(4, size=(2, 3))
     mask = np.ones((2, 3), bool)
-    with pytest.raises(TypeError, match="verbose"):
-        ops.temporal_softmax_loss(x, y, mask, verbose=False)
-    with pytest.raises((TypeError, ValueError)):
-        loss, dx = ops.temporal_softmax_loss(x, y, mask)  # a scalar: no pair to unpack
+    loss, dx = temporal_softmax_loss(x, y, mask, verbose=False)
+    assert loss == pytest.approx(float(ops.temporal_cross_entropy(x, y, mask)), rel=1e-12)
+    assert dx.shape == x.shape
 
 
-def test_native_captioning_loss_refuses_course_unpacking():
+def test_native_captioning_loss_points_to_the_course():
     word_to_idx = {"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 3}
     model = CaptioningRNN(word_to_idx, input_dim=4, wordvec_dim=3, hidden_dim=5)
     features, captions = np.zeros((2, 4)), np.array([[1, 3, 2], [1, 3, 2]])
-    with pytest.raises((TypeError, ValueError)):
-        loss, grads = model.loss(features, captions)  # a scalar: no (loss, grads) pair
+    with pytest.raises(TypeError, match=r"tfcs231n\.course\.classifiers\.rnn.*caption_loss"):
+        loss, grads = model.loss(features, captions)  # the course's (loss, grads) pair
+    assert np.isfinite(float(model.caption_loss(features, captions)))

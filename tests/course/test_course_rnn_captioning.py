@@ -17,7 +17,7 @@ from tfcs231n.course.rnn_layers import (rnn_backward, rnn_forward, rnn_step_back
                                         rnn_step_forward, temporal_affine_backward,
                                         temporal_affine_forward, temporal_softmax_loss,
                                         word_embedding_backward, word_embedding_forward)
-from tfcs231n.parity.engine import TOLERANCES
+from tfcs231n.parity.engine import TOLERANCES, compare_arrays
 
 from course_checks import assert_course_gradient, rel_error
 from torchref import rnn_layers as ref
@@ -184,10 +184,15 @@ def test_captioning_loss_published_value(case):
     assert sorted(grads) == sorted(model.params)
 
 
-# Parameters whose finite-difference check exceeds 1e-6 with the course's own hand-written
-# backward too (torchref's NumPy CaptioningRNN, same parameters): the error is the
-# difference quotient's rounding at entries near zero, not the gradient.
-NUMERIC_NOISE = {"rnn": {"Wx"}, "lstm": {"W_proj", "Wh", "Wx", "b"}}
+# The course's check prints each parameter's worst elementwise relative error between
+# eval_numerical_gradient (h=1e-6, float64) and the analytic gradient. A difference quotient
+# cannot resolve a gradient finer than the loss's own rounding: each of the two evaluations
+# is off by about one unit in the last place (ulp ~ eps * |loss|), so |numeric - true| is
+# up to about 2 * eps * |loss| / (2h). At the course's seed some entries of Wx (RNN) and of
+# W_proj, Wh, Wx, b (LSTM) are 1e-5..1e-7 in size, where that resolution alone is a relative
+# error above 1e-6; the course's own NumPy model (torchref, its hand-written backward) shows
+# the same errors. So: every element within 1e-6 relative, or within that resolution.
+RESOLUTION_ULPS = 2
 
 
 @pytest.mark.parametrize("cell_type", ["rnn", "lstm"])
@@ -212,15 +217,22 @@ def test_captioning_model_numeric_gradient_check(cell_type):
     ref_loss, ref_grads = ref.loss(features, captions)
     assert rel_error(ref_loss, loss) <= TOLERANCES["float64"].course_rel
 
+    h = 1e-6
+    resolution = RESOLUTION_ULPS * np.finfo(np.float64).eps * abs(loss) / (2 * h)
+    coarse = set()
     for name in sorted(grads):
         assert rel_error(ref_grads[name], grads[name]) <= TOLERANCES["float64"].course_rel
         f = lambda _: model.loss(features, captions)[0]  # noqa: E731 (the course's form)
-        num = eval_numerical_gradient(f, model.params[name], verbose=False, h=1e-6)
-        error = rel_error(num, grads[name])
-        if name in NUMERIC_NOISE[cell_type]:
-            assert error == pytest.approx(rel_error(num, ref_grads[name]), rel=1e-3), name
-        else:
-            assert error <= 1e-6, name
+        num = eval_numerical_gradient(f, model.params[name], verbose=False, h=h)
+        err = np.abs(num - grads[name])
+        rel = err / np.maximum(1e-8, np.abs(num) + np.abs(grads[name]))
+        outside = (rel > 1e-6) & (err > resolution)
+        assert not outside.any(), (name, rel.max(), err[outside].max(), resolution)
+        if rel.max() > 1e-6:
+            coarse.add(name)
+    # The relative check fails only where the gradient is below the quotient's resolution
+    # (the course's seed gives these; `coarse` empty would mean the bound is not exercised).
+    assert coarse == {"rnn": {"Wx"}, "lstm": {"W_proj", "Wh", "Wx", "b"}}[cell_type]
 
 
 def test_numpy_seed_fixes_the_course_model():
@@ -255,24 +267,54 @@ def test_solver_prints_the_course_lines(capsys):
         CaptioningSolver(model, data, update_rule="nesterov")
 
 
-@pytest.mark.e2e
-@pytest.mark.xfail(strict=True, reason="on the synthetic world the course's settings plateau "
-                   "at a loss of 0.11-0.16 over the last 12 steps (0.135 at the end), above "
-                   "the notebook's 0.1 for COCO; not yet explained (issue 18 report)")
-def test_overfit_small_data_and_sample():
+def _overfit_small_data(reference=False):
+    """The notebook's overfitting cell (50 captions, 50 epochs of Adam); with `reference`,
+    the same run on the course's own NumPy model (torchref, its hand-written backward):
+    same initial weights and, through NumPy's seeded generator, the same minibatches."""
     np.random.seed(231)
     small_data = load_coco_data(max_train=50)
     model = CaptioningRNN(cell_type="rnn", word_to_idx=small_data["word_to_idx"],
                           input_dim=small_data["train_features"].shape[1], hidden_dim=512,
                           wordvec_dim=256)
+    if reference:
+        from torchref.captioning import NumpyCaptioningRNN
+
+        numpy_model = NumpyCaptioningRNN(small_data["word_to_idx"], input_dim=512,
+                                         hidden_dim=512, wordvec_dim=256, dtype=np.float32)
+        numpy_model.params = {k: v.copy() for k, v in model.params.items()}
+        model = numpy_model
     solver = CaptioningSolver(model, small_data, update_rule="adam", num_epochs=50,
                               batch_size=25, optim_config={"learning_rate": 5e-3},
                               lr_decay=0.95, verbose=False, print_every=10)
     solver.train()
-    assert solver.loss_history[-1] < 0.1  # the notebook: "final loss < 0.1"
+    return small_data, model, np.array(solver.loss_history)
+
+
+@pytest.fixture(scope="module")
+def overfit_run():
+    return _overfit_small_data()
+
+
+@pytest.mark.e2e
+def test_overfit_small_data_follows_the_course_numpy_model_and_memorises(overfit_run):
+    small_data, model, history = overfit_run
+    _, _, reference = _overfit_small_data(reference=True)
+    row = compare_arrays("loss history", history, reference, TOLERANCES["float32"])
+    assert row.ok and len(history) == 100, row
+    assert history[-1] < 0.02 * history[0]
     captions, features, urls = sample_coco_minibatch(small_data, split="train", batch_size=2)
     sample = model.sample(features)
     assert sample.shape == (2, 30) and sample.dtype == np.int32
     decoded = decode_captions(sample, small_data["idx_to_word"])
     references = decode_captions(captions, small_data["idx_to_word"])
     assert ["<START> " + c for c in decoded] == references  # memorised; sample has no <START>
+
+
+# The notebook expects a final loss below 0.1 on COCO. On the synthetic world the course's
+# own NumPy model, run on the same weights and minibatches, ends at the same 0.135 (the test
+# above): the plateau belongs to the data, not to this implementation (issue 18's note).
+@pytest.mark.e2e
+@pytest.mark.xfail(strict=True, reason="the synthetic world's 50 captions end at 0.135 with "
+                   "the course's settings, for the course's NumPy model too")
+def test_overfit_small_data_final_loss_below_the_notebooks_0_1(overfit_run):
+    assert overfit_run[2][-1] < 0.1

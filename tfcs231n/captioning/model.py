@@ -13,7 +13,7 @@ import tensorflow as tf
 from tfcs231n.captioning import bleu as metrics
 from tfcs231n._checks import Dims, finite, int_tensor
 from tfcs231n.captioning.ops import (_lstm_recurrence, _rnn_recurrence, lstm, rnn, temporal_affine,
-                                     temporal_softmax_loss, word_embedding)
+                                     temporal_cross_entropy, word_embedding)
 
 SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>")
 
@@ -59,7 +59,7 @@ def captioning_loss(params, features, captions, null, cell_type):
     Dims().check("features", features, "N,D").check("captions", captions, "N,T")
     captions_in, captions_out = captions[:, :-1], captions[:, 1:]
     scores = caption_scores(params, features, captions_in, cell_type)
-    return temporal_softmax_loss(scores, captions_out, captions_out != null)
+    return temporal_cross_entropy(scores, captions_out, captions_out != null)
 
 
 def _positive_int(name, value):
@@ -87,7 +87,7 @@ class CaptioningRNN(keras.Model):
 
     Example:
         >>> model = CaptioningRNN(data["word_to_idx"], cell_type="lstm")
-        >>> loss = model.loss(features, captions)       # (N, D), int (N, T) -> scalar
+        >>> loss = model.caption_loss(features, captions)  # (N, D), int (N, T) -> scalar
         >>> ids = model.sample(features, max_length=30)  # int32 (N, 30)
     """
 
@@ -103,8 +103,7 @@ class CaptioningRNN(keras.Model):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         super().__init__(dtype=dtype, **kwargs)
         # Keras's Trainer sets an instance attribute `loss = None` that would hide the
-        # course's `loss(features, captions)` method; training goes through
-        # `CaptioningSolver`, not `compile`/`fit` (see `compile` below).
+        # `loss` method below, which points course-style calls to tfcs231n.course.
         self.__dict__.pop("loss", None)
         self.word_to_idx = dict(word_to_idx)
         self.input_dim = _positive_int("input_dim", input_dim)
@@ -157,7 +156,7 @@ class CaptioningRNN(keras.Model):
         return caption_scores(self._tensors(), self._features(features), captions_in,
                               self.cell_type)
 
-    def loss(self, features, captions):
+    def caption_loss(self, features, captions):
         """The course's loss for features (N, D) and captions int (N, T + 1); a scalar."""
         return captioning_loss(self._tensors(), self._features(features), captions,
                                self._null, self.cell_type)
@@ -229,11 +228,18 @@ class CaptioningRNN(keras.Model):
             words = tf.reshape(word, [-1])
         return tokens[:, 0]  # top_k sorts, so beam 0 is the most probable
 
+    def loss(self, *args, **kwargs):
+        """Refuses: the course's ``loss, grads = model.loss(...)`` would unpack a scalar."""
+        raise TypeError(
+            "CaptioningRNN.loss is the course's API, returning (loss, grads): use "
+            "tfcs231n.course.classifiers.rnn.CaptioningRNN for it; this native model's "
+            "scalar loss is model.caption_loss(features, captions)"
+        )
+
     def compile(self, *args, **kwargs):
         raise NotImplementedError(
-            "CaptioningRNN keeps the course's model.loss(features, captions), which Keras's "
-            "compile() would overwrite; train it with tfcs231n.captioning.solver."
-            "CaptioningSolver"
+            "CaptioningRNN is trained with tfcs231n.captioning.solver.CaptioningSolver, "
+            "not compile()/fit() (Keras's compile would replace its `loss` method)"
         )
 
     def _follow(self, state, parent):

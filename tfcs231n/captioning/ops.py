@@ -4,7 +4,8 @@ The course's math with TensorFlow returns: each op returns its output only (no c
 gradients come from autodiff, so there are no backward functions. The names drop the
 course's `_forward` (`rnn_step`, `rnn`, `lstm_step`, `lstm`, `word_embedding`,
 `temporal_affine`) because the returns differ: the course writes ``h, _ = rnn_forward(...)``,
-which on a tensor of batch 2 would unpack the batch. The course's own names and returns,
+which on a tensor of batch 2 would unpack the batch. For the same reason the loss is
+`temporal_cross_entropy` (a scalar), not the course's `temporal_softmax_loss` (``loss, dx``). The course's own names and returns,
 backward functions included, are `tfcs231n.course.rnn_layers`; asking this module for one
 of them raises an ImportError that says so.
 
@@ -28,6 +29,7 @@ _COURSE_NAMES = {
     "temporal_affine_forward": "temporal_affine", "rnn_step_backward": None,
     "rnn_backward": None, "lstm_step_backward": None, "lstm_backward": None,
     "word_embedding_backward": None, "temporal_affine_backward": None, "sigmoid": None,
+    "temporal_softmax_loss": "temporal_cross_entropy",
 }
 
 
@@ -36,7 +38,8 @@ def __getattr__(name):
     # into its own message and would drop the pointer to the course's module.
     if name in _COURSE_NAMES:
         native = _COURSE_NAMES[name]
-        hint = (f"; the native `{native}` here returns the output only" if native
+        hint = (f"; the native `{native}` here returns the output only (no cache or dx)"
+                if native
                 else "; here gradients come from autodiff (tf.GradientTape)")
         raise ImportError(
             f"{name} is the course's API (it returns the course's caches and NumPy "
@@ -284,7 +287,7 @@ def temporal_affine(x, w, b):
     return tf.reshape(out, [n, t, -1])
 
 
-def temporal_softmax_loss(x, y, mask):
+def temporal_cross_entropy(x, y, mask):
     """Masked softmax cross-entropy, summed over time and averaged over the batch.
 
     loss = -(1/N) sum_{n,t} mask[n,t] * log softmax(x[n,t])[y[n,t]], the course's definition

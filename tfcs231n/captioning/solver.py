@@ -29,14 +29,14 @@ _OPTIMIZERS = {
 
 
 def train_step(model, optimizer, features, captions, weight=1.0):
-    """One optimizer update on ``weight * model.loss(features, captions)``; returns that loss.
+    """One optimizer update on ``weight * model.caption_loss(features, captions)``; returns that loss.
 
     Plain TF, so callers choose how to run it: eagerly, in `tf.function`, with XLA, or per
     replica under a `tf.distribute.Strategy`.
     """
     variables = model.trainable_variables
     with tf.GradientTape() as tape:
-        loss = model.loss(features, captions) * weight
+        loss = model.caption_loss(features, captions) * weight
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return loss
 

@@ -14,6 +14,7 @@ import urllib.request
 import numpy as np
 from PIL import Image
 
+from tfcs231n.style import images
 from tfcs231n.visualization.squeezenet import SQUEEZENET_MEAN, SQUEEZENET_STD
 from tfcs231n.visualization.squeezenet import deprocess_image as _deprocess
 
@@ -64,10 +65,4 @@ def image_from_url(url):
 def load_image(filename, size=None):
     """An image file as uint8 RGB (H, W, 3); with `size`, both sides scaled so the shorter
     becomes `size` (truncated to whole pixels), bilinear as in the course."""
-    with Image.open(os.fspath(filename)) as im:
-        im = im.convert("RGB")
-        if size is not None:
-            w, h = im.size
-            scale = float(size) / min(h, w)
-            im = im.resize((int(w * scale), int(h * scale)), Image.BILINEAR)
-        return np.asarray(im)
+    return images.load_image(os.fspath(filename), size)

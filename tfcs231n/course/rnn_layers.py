@@ -116,7 +116,7 @@ def temporal_softmax_loss(x, y, mask, verbose=False):
     x = tf.convert_to_tensor(x)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        loss = ops.temporal_softmax_loss(x, y, mask)
+        loss = ops.temporal_cross_entropy(x, y, mask)
     dx = tape.gradient(loss, x).numpy()
     if verbose:
         print("dx_flat: ", (dx.shape[0] * dx.shape[1], dx.shape[2]))
