@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -228,7 +229,12 @@ _MIRRORED_SCRIPT = textwrap.dedent("""
         return [result["history"]["d_loss"], result["history"]["g_loss"]]
 
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    print(json.dumps({"replicas": mirrored.num_replicas_in_sync, **{
+    try:  # a batch that two replicas cannot share evenly
+        gt.train(gt.GANConfig(model="vanilla", batch_size=33), data, strategy=mirrored)
+        refused = None
+    except ValueError as e:
+        refused = str(e)
+    print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "refused": refused, **{
         model: [run(model, tf.distribute.get_strategy()), run(model, mirrored)]
         for model in ("vanilla", "dcgan")}}))
 """)
@@ -256,6 +262,7 @@ def test_mirrored_strategy_gives_the_single_device_loss_curve():
                          capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     assert result["replicas"] == 2
+    assert re.search(r"\bbatch_size=33\b.*\b2 replicas\b", result["refused"] or ""), result
     for model in ("vanilla", "dcgan"):
         single, mirrored = (np.array(curve) for curve in result[model])
         assert single.shape == (2, 6)

@@ -4,6 +4,7 @@ The end-to-end tests start real worker processes on localhost (`--workers 2`), a
 trying multi-host training on one machine would.
 """
 
+import dataclasses
 import json
 import os
 import signal
@@ -19,13 +20,42 @@ from tfcs231n import distribute
 from tfcs231n._io import AtomicCheckpointer
 from tfcs231n.parity.engine import TOLERANCES, compare_arrays
 
-# A small captioner, 3 epochs of 20 iterations over 1,000 synthetic captions: the command,
-# what its run directory holds afterwards, and the loss history's length.
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A small training command ("{out}": its run directory), what that directory holds
+    afterwards, its epochs and iterations, and how to read the per-iteration losses from a
+    checkpoint's state.json."""
+
+    argv: list
+    outputs: list
+    epochs: int
+    steps: int
+    losses: object
+
+
 RUNS = {
-    "caption": (["caption", "train", "--max-train", "1000", "--batch-size", "50",
-                 "--hidden", "32", "--wordvec", "16", "--seed", "3", "--epochs", "3"],
-                ["checkpoints", "loss.png", "metrics.json", "model.keras"], 60),
+    # A small captioner, 3 epochs of 20 iterations over 1,000 synthetic captions.
+    "caption": Run(["caption", "train", "--max-train", "1000", "--batch-size", "50",
+                    "--hidden", "32", "--wordvec", "16", "--seed", "3", "--epochs", "3",
+                    "--out", "{out}"],
+                   ["checkpoints", "loss.png", "metrics.json", "model.keras"], 3, 60,
+                   lambda state: state["loss_history"]),
+    # The course's vanilla GAN, 4 epochs of 6 iterations on 512 synthetic digits, with the
+    # generator exported into the run directory. Its losses: (d_loss, g_loss) per step. Not
+    # the DCGAN: under Adam its batch norm's round-off grows apart between a split and a
+    # whole batch (see test_gan_training's MirroredStrategy test).
+    "gan": Run(["gan", "train", "--model", "vanilla", "--n-train", "512", "--batch-size", "32",
+                "--steps-per-epoch", "6", "--epochs", "4", "--seed", "3", "--no-metrics",
+                "--quiet", "--out", "{out}", "--export", "{out}/generator"],
+               ["checkpoints", "generator", "history.json", "run.json",
+                *[f"samples-epoch-{e:03d}.png" for e in range(1, 5)]], 4, 24,
+               lambda state: [state["history"]["d_loss"], state["history"]["g_loss"]]),
 }
+
+
+def _argv(name, out):
+    return [a.format(out=out) for a in RUNS[name].argv]
 
 
 def _config(workers, index, chief=None):
@@ -96,6 +126,33 @@ def test_non_chief_checkpointer_leaves_nothing(tmp_path, monkeypatch):
     assert chief.save(1, {}) is not None and [e for e, _ in chief.checkpoints()] == [1]
 
 
+def test_gan_train_on_a_non_chief_writes_and_prints_nothing(tmp_path, monkeypatch, capsys):
+    from tfcs231n import cli
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    monkeypatch.setattr(distribute, "is_chief", lambda strategy=None: False)
+    out = tmp_path / "run"
+    assert cli.main(["gan", "train", "--model", "vanilla", "--n-train", "64", "--batch-size",
+                     "16", "--steps-per-epoch", "2", "--epochs", "2", "--out", str(out),
+                     "--export", str(tmp_path / "generator"), "--log-dir",
+                     str(tmp_path / "logs"), "--metric-samples", "16"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]
+    # Its checkpoints went to scratch directories, removed at once (autograph keeps its
+    # generated files there until this process ends).
+    assert not list(scratch.glob("tfcs231n-worker-*"))
+    assert capsys.readouterr().out == ""
+
+
+def test_gan_workers_refuse_a_time_budget():
+    from tfcs231n import cli
+
+    with pytest.raises(SystemExit, match=r"^tfcs231n gan: --time-budget 5\b"):
+        cli.main(["gan", "train", "--workers", "2", "--time-budget", "5"])
+
+
 # ----------------------------------------------------------------------------- end to end
 
 
@@ -105,11 +162,11 @@ def _env(tmp_path):
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TMPDIR": str(scratch)}
 
 
-def _history(run_dir):
-    """The newest checkpoint's per-step losses."""
+def _history(name, run_dir):
+    """The newest checkpoint's per-step losses, as an array (..., steps)."""
     (_, last), *_ = reversed(sorted(
         (int(p.name.split("-")[1]), p) for p in (run_dir / "checkpoints").iterdir()))
-    return json.loads((last / "state.json").read_text())["loss_history"]
+    return np.array(RUNS[name].losses(json.loads((last / "state.json").read_text())))
 
 
 def _cli(argv, env):
@@ -121,7 +178,7 @@ def _cli(argv, env):
 def two_worker_run(request, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp(f"two-workers-{request.param}")
     out = tmp_path / "run"
-    done = _cli([*RUNS[request.param][0], "--out", str(out), "--workers", "2"], _env(tmp_path))
+    done = _cli([*_argv(request.param, out), "--workers", "2"], _env(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     return request.param, tmp_path, out
 
@@ -129,18 +186,17 @@ def two_worker_run(request, tmp_path_factory):
 @pytest.mark.e2e
 def test_two_workers_match_one_process_and_only_the_chief_writes(two_worker_run):
     name, tmp_path, out = two_worker_run
-    argv, outputs, steps = RUNS[name]
-    single = tmp_path / "single"
-    done = _cli([*argv, "--out", str(single)], _env(tmp_path))
+    run = RUNS[name]
+    done = _cli(_argv(name, tmp_path / "single"), _env(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
-    history = np.array(_history(out))
-    row = compare_arrays("loss history", history, np.array(_history(single)),
+    history = _history(name, out)
+    row = compare_arrays("loss history", history, _history(name, tmp_path / "single"),
                          TOLERANCES["float32"])
-    assert row.ok and len(history) == steps, row
+    assert row.ok and history.shape[-1] == run.steps, row
     # The chief wrote one set of outputs; the other worker's scratch saves are gone.
-    assert sorted(p.name for p in out.iterdir()) == outputs
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["epoch-0002",
-                                                                       "epoch-0003"]
+    assert sorted(p.name for p in out.iterdir()) == run.outputs
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        f"epoch-{e:04d}" for e in (run.epochs - 1, run.epochs)]
     assert not list((tmp_path / "worker-tmp").iterdir())
 
 
@@ -148,7 +204,7 @@ def test_two_workers_match_one_process_and_only_the_chief_writes(two_worker_run)
 def test_worker_killed_with_sigkill_resumes_with_nothing_lost(two_worker_run, tmp_path):
     name, _, reference = two_worker_run
     out = tmp_path / "run"
-    argv = [*RUNS[name][0], "--out", str(out)]
+    argv = _argv(name, out)
     procs = distribute.start_local_workers(argv, 2, env=_env(tmp_path))
     deadline = time.monotonic() + 300
     while not (out / "checkpoints" / "epoch-0001").is_dir():  # the first epoch is saved
@@ -160,10 +216,10 @@ def test_worker_killed_with_sigkill_resumes_with_nothing_lost(two_worker_run, tm
     assert codes[1] == -signal.SIGKILL and codes[0] != 0  # the survivor was stopped
     saved = [int(p.name.split("-")[1]) for p in (out / "checkpoints").iterdir()
              if p.name.startswith("epoch-")]
-    assert saved and max(saved) < 3, "killed too late to test a resume"
+    assert saved and max(saved) < RUNS[name].epochs, "killed too late to test a resume"
 
     done = _cli([*argv, "--workers", "2", "--resume"], _env(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
-    row = compare_arrays("resumed loss history", np.array(_history(out)),
-                         np.array(_history(reference)), TOLERANCES["float32"])
-    assert row.ok and len(_history(out)) == len(_history(reference)), row
+    resumed, uninterrupted = _history(name, out), _history(name, reference)
+    row = compare_arrays("resumed loss history", resumed, uninterrupted, TOLERANCES["float32"])
+    assert row.ok and resumed.shape == uninterrupted.shape, row

@@ -74,6 +74,15 @@ def is_chief(strategy=None):
     return "chief" not in resolver.cluster_spec().jobs and resolver.task_id == 0
 
 
+def num_workers(strategy=None):
+    """Worker processes that `strategy` spans: 1 unless it is multi-worker."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or resolver.task_type is None:
+        return 1
+    jobs = resolver.cluster_spec().as_dict()
+    return sum(len(jobs.get(job, [])) for job in ("chief", "worker"))
+
+
 def free_ports(n):
     """n TCP ports free on localhost right now."""
     sockets = [socket.socket() for _ in range(n)]

@@ -8,12 +8,17 @@ generator as a SavedModel. `gan compare` trains several models one after another
 same time budget, each into ``OUT/MODEL`` as `gan train` would, and adds ``compare.json``,
 ``fd.png`` (Fréchet distance against training time) and ``samples.png`` (the final grids
 side by side).
+
+`gan train` runs under `MultiWorkerMirroredStrategy` from a `TF_CONFIG`, or as N local
+workers with ``--workers N``, as `caption train` does (`tfcs231n.distribute`); only the
+chief writes the run directory and the export.
 """
 
 import json
 import os
 
-from tfcs231n.cli.args import at_least_one, note_fresh_start, random_seed
+from tfcs231n.cli.args import (at_least_one, note_fresh_start, random_seed, run_workers,
+                                workers_arg)
 
 MODELS = ("dcgan", "vanilla", "lsgan", "wgan-gp")
 
@@ -35,6 +40,7 @@ def add_parsers(sub):
     t.add_argument("--log-dir", help="TensorBoard scalars here")
     t.add_argument("--export", metavar="DIR", help="export the generator as a SavedModel")
     _training_options(t)
+    workers_arg(t)
     t.set_defaults(run=train)
 
     c = actions.add_parser("compare", help="train several GANs under one time budget and "
@@ -127,6 +133,7 @@ def _read_run(run_dir):
 
 
 def train(args):
+    from tfcs231n import distribute
     from tfcs231n.gan import training as gt
 
     out = args.out or f"gan-{args.model}"
@@ -134,14 +141,24 @@ def train(args):
         before = _read_run(out)
         if before["model"] != args.model:
             raise ValueError(f"{out} holds a {before['model']} run, not {args.model}")
+    if args.workers:
+        if args.time_budget is not None:  # refused before starting workers (train_gan would)
+            raise ValueError(f"--time-budget {args.time_budget:g}: workers cannot stop at "
+                             "the same step by their own clocks; leave it out with --workers")
+        return run_workers(args)
+    strategy = distribute.strategy_from_env()  # before any other TF work (TF's rule)
+    chief = distribute.is_chief(strategy)
     config, data = _config(args, args.model), _data(args)
     gt.steps_per_epoch(config, len(data))  # before the metrics' classifier is trained
-    metrics = None if args.no_metrics else _metrics(args)
-    note_fresh_start(args.resume, os.path.join(out, "checkpoints"))
-    _write_run(out, args.model, args)
-    gan, result = gt.train(config, data, out_dir=out, resume=args.resume,
+    metrics = None if args.no_metrics or not chief else _metrics(args)
+    if chief:
+        note_fresh_start(args.resume, os.path.join(out, "checkpoints"))
+        _write_run(out, args.model, args)
+    gan, result = gt.train(config, data, strategy, out_dir=out, resume=args.resume,
                            log_dir=args.log_dir, metrics_fn=metrics,
                            verbose=0 if args.quiet else 1)
+    if not chief:
+        return 0  # the chief writes the history and the export
     history = result["history"]
     _write_history(out, history, metrics)
     if args.export:

@@ -325,6 +325,38 @@ class GAN(keras.Model):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
+    def make_train_function(self, force=False):
+        """Keras's train function, except under `MultiWorkerMirroredStrategy`: there one
+        `train_step` per replica, each scalar log averaged over the replicas.
+
+        Keras 3.15 averages a multi-worker step's logs along axis 0, which fails for the
+        scalar losses `train_step` returns. See docs/design.md#gan-fit-across-workers.
+        """
+        strategy = self.distribute_strategy
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return super().make_train_function(force)
+        if self.train_function is not None and not force:
+            return self.train_function
+        if self.steps_per_execution != 1:
+            raise ValueError(f"steps_per_execution must be 1 under MultiWorkerMirroredStrategy, "
+                             f"got {self.steps_per_execution}")
+
+        @tf.function(reduce_retracing=True, jit_compile=self.jit_compile)
+        def one_step(iterator):  # fit passes the distributed iterator
+            logs = strategy.run(self.train_step, args=(next(iterator),))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+                    for k, v in logs.items()}
+
+        self.train_function = one_step
+        return one_step
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras builds a model under a strategy from its first batch, averaged over the
+        # replicas, which MultiWorkerMirroredStrategy refuses for a tuple. The GAN is built
+        # (`__init__`), so there is nothing to build.
+        if not isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def call(self, z, training=False):
         return self.generator(z, training=training)
 

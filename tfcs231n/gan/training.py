@@ -12,6 +12,11 @@ budget checked); after every epoch, the metrics of `metrics_fn` (Fréchet distan
 inception score), TensorBoard scalars, a sample grid from fixed noise
 (``samples-epoch-NNN.png``), and an atomic `tf.train.Checkpoint`
 (`tfcs231n._io.AtomicCheckpointer`), so a ``kill -9`` loses at most the current epoch.
+
+Under `MultiWorkerMirroredStrategy` (`tfcs231n.distribute`) every worker runs the same
+loop on its part of each global batch; only the chief writes grids, checkpoints and
+TensorBoard scalars, prints, and calls `metrics_fn` (the others take part in each save
+into a scratch directory that is removed at once).
 """
 
 import contextlib
@@ -26,6 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfcs231n import distribute
 from tfcs231n._io import AtomicCheckpointer, atomic_path
 from tfcs231n._progress import Progress
 from tfcs231n.data import without_autotuning
@@ -144,9 +150,12 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
         data: training images as for `to_gan_input`; None: the offline synthetic digits.
         config: a `GANConfig` (its `model` field is not used here; its `n_critic`, which
             lays out the batches, must be the gan's).
-        out_dir: per-epoch grids and ``checkpoints/``; None writes nothing.
+        out_dir: per-epoch grids and ``checkpoints/``; None writes nothing. Under several
+            workers, on a file system that every worker reads (all of them resume from it).
         strategy: the `tf.distribute.Strategy` the gan was built under (`fit` uses that
-            one); None for the default.
+            one); None for the default. ``config.batch_size`` must divide evenly among its
+            replicas, and a multi-worker run takes no ``config.time_budget_s`` (each
+            worker's clock would stop it at a different step).
         resume: continue from the newest checkpoint in ``out_dir/checkpoints``.
         log_dir: TensorBoard scalars (d_loss, g_loss per step; metrics per epoch).
         metrics_fn: ``metrics_fn(generator) -> {name: float}``, called after every epoch.
@@ -167,6 +176,18 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
         raise ValueError(f"strategy={type(strategy).__name__} is not the strategy the gan "
                          f"was built under ({type(gan.distribute_strategy).__name__}); "
                          f"build it in strategy.scope()")
+    replicas, workers = strategy.num_replicas_in_sync, distribute.num_workers(strategy)
+    if config.batch_size % replicas:
+        raise ValueError(f"batch_size={config.batch_size} does not split evenly among "
+                         f"{replicas} replicas")
+    if workers > 1 and config.time_budget_s is not None:
+        raise ValueError(f"time_budget_s={config.time_budget_s}: {workers} workers cannot "
+                         "stop at the same step by their own clocks; leave it out")
+    chief = distribute.is_chief(strategy)
+    verbose = verbose if chief else 0
+    print_every = print_every if chief else None
+    if not chief:  # the chief alone writes and measures
+        log_dir = metrics_fn = None
     if data is None:
         from tfcs231n.data.mnist import load_digits
 
@@ -177,9 +198,10 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
     out_dir = Path(out_dir) if out_dir is not None else None
     checkpointer = None
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        if chief:
+            out_dir.mkdir(parents=True, exist_ok=True)
         checkpointer = AtomicCheckpointer(
-            out_dir / "checkpoints", keep=2, discriminator=gan.discriminator,
+            out_dir / "checkpoints", keep=2, chief=chief, discriminator=gan.discriminator,
             generator=gan.generator, d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
     history = {"d_loss": [], "g_loss": [], "epochs": []}
     start = 0
@@ -205,10 +227,15 @@ def train_gan(gan, data, config, *, out_dir=None, strategy=None, resume=False, l
     if writer:
         hooks.append(_TensorBoardEpoch(run, writer))
     if out_dir is not None:
-        hooks += [_SampleGrid(run, out_dir), _Checkpoint(run, checkpointer)]
+        if chief:
+            hooks.append(_SampleGrid(run, out_dir))
+        hooks.append(_Checkpoint(run, checkpointer))  # every worker takes part in a save
     if start < config.num_epochs:
+        dataset = _dataset(pixels, start, steps, config)
+        if workers > 1:
+            dataset = _split_among_workers(dataset)
         run.clock.start()
-        gan.fit(_dataset(pixels, start, steps, config), epochs=config.num_epochs,
+        gan.fit(dataset, epochs=config.num_epochs,
                 initial_epoch=start, steps_per_epoch=steps, callbacks=hooks, verbose=0,
                 shuffle=False)  # the dataset orders itself, per epoch; _ProgressBar reports
     result = run.result
@@ -402,6 +429,16 @@ def _dataset(pixels, start, steps, config):
 
     return without_autotuning(indices.batch(B * k, drop_remainder=True).enumerate()
                               .map(batch).prefetch(2))
+
+
+def _split_among_workers(dataset):
+    """`dataset` of global batches, marked for `MultiWorkerMirroredStrategy` to split each
+    batch among the workers: every worker builds every global batch, `fit` cuts each into
+    per-replica pieces and worker w keeps its part (tf.data's DATA sharding, which AUTO
+    falls back to when, as here, there are no files to shard by)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def _scalar(name, value):
