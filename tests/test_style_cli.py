@@ -40,8 +40,9 @@ def test_style_command_writes_image_snapshots_plot_and_summary(images, tmp_path)
                      "--preserve-color", "--scales", "2"])
     assert code == 0
     pixels = np.asarray(Image.open(out))
-    # Grayscale content converted; shorter side 32, the other round(56 * 32 / 40 = 44.8).
-    assert pixels.shape == (32, 45, 3)
+    # Grayscale content converted; shorter side 32, the other 56 * 32 / 40 = 44.8 truncated,
+    # as the course's resize does.
+    assert pixels.shape == (32, 44, 3)
     assert sorted(p.name for p in (tmp_path / "out" / "result_snapshots").iterdir()) == [
         "step00002.png", "step00004.png", "step00006.png", "step00008.png"]
     assert (tmp_path / "out" / "result_loss.png").stat().st_size > 0
@@ -67,7 +68,7 @@ def test_ctrl_c_leaves_the_latest_image_saved(images, tmp_path, monkeypatch):
     assert code == 130
     summary = json.loads((tmp_path / "stopped.json").read_text())
     assert summary["interrupted"] and summary["steps"] == 2
-    assert np.asarray(Image.open(out)).shape == (32, 45, 3)
+    assert np.asarray(Image.open(out)).shape == (32, 44, 3)
 
 
 def test_bad_inputs_give_clear_errors(images, tmp_path):
