@@ -13,6 +13,19 @@ def _value(fx):
     return np.asarray(fx, dtype=np.float64)  # f may return a tensor or a NumPy scalar
 
 
+def _evaluate_around(f, x, ix, h):
+    """(f at x[ix] + h, f at x[ix] - h) as float64 arrays; x[ix] is restored after."""
+    old = x[ix]
+    try:
+        x[ix] = old + h
+        plus = _value(f(x)).copy()  # copied: f may return a view of x
+        x[ix] = old - h
+        minus = _value(f(x)).copy()
+    finally:
+        x[ix] = old
+    return plus, minus
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     """Numeric gradient of a scalar function f at x (any shape, edited in place).
 
@@ -25,13 +38,8 @@ def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = float(_value(f(x)))
-        x[ix] = old - h
-        fxmh = float(_value(f(x)))
-        x[ix] = old
-        grad[ix] = (fxph - fxmh) / (2 * h)
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
+        grad[ix] = (float(fxph) - float(fxmh)) / (2 * h)
         if verbose:
             print(ix, grad[ix])
         it.iternext()
@@ -43,14 +51,8 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     grad = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        pos = _value(f(x)).copy()
-        x[ix] = old - h
-        neg = _value(f(x)).copy()
-        x[ix] = old
-        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        pos, neg = _evaluate_around(f, x, it.multi_index, h)
+        grad[it.multi_index] = np.sum((pos - neg) * df) / (2 * h)
         it.iternext()
     return grad
 
@@ -60,13 +62,8 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5):
     printing one line per entry as the course does."""
     for _ in range(num_checks):
         ix = tuple(randrange(m) for m in x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        fxph = float(_value(f(x)))
-        x[ix] = old - h
-        fxmh = float(_value(f(x)))
-        x[ix] = old
-        numeric = (fxph - fxmh) / (2 * h)
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
+        numeric = (float(fxph) - float(fxmh)) / (2 * h)
         analytic = analytic_grad[ix]
         rel = abs(numeric - analytic) / (abs(numeric) + abs(analytic))
         print("numerical: %f analytic: %f, relative error: %e" % (numeric, analytic, rel))
