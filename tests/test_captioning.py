@@ -111,7 +111,8 @@ def test_bad_arguments_are_named():
     # The course's loss-check vocabulary has no <START>/<END>: loss works, sampling says why.
     course = CaptioningRNN({"<NULL>": 0, "cat": 2, "dog": 3}, input_dim=4, wordvec_dim=3,
                            hidden_dim=5)
-    assert np.isfinite(float(course.caption_loss(np.zeros((2, 4)), np.array([[0, 1, 2], [2, 1, 0]]))))
+    no_start = np.array([[0, 1, 2], [2, 1, 0]])
+    assert np.isfinite(float(course.caption_loss(np.zeros((2, 4)), no_start)))
     with pytest.raises(ValueError, match=r"'<START>'.*'<END>'"):
         course.sample(np.zeros((2, 4)))
     model = CaptioningRNN(TINY_VOCAB, input_dim=4, wordvec_dim=3, hidden_dim=5)

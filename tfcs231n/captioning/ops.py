@@ -5,9 +5,10 @@ gradients come from autodiff, so there are no backward functions. The names drop
 course's `_forward` (`rnn_step`, `rnn`, `lstm_step`, `lstm`, `word_embedding`,
 `temporal_affine`) because the returns differ: the course writes ``h, _ = rnn_forward(...)``,
 which on a tensor of batch 2 would unpack the batch. For the same reason the loss is
-`temporal_cross_entropy` (a scalar), not the course's `temporal_softmax_loss` (``loss, dx``). The course's own names and returns,
-backward functions included, are `tfcs231n.course.rnn_layers`; asking this module for one
-of them raises an ImportError that says so.
+`temporal_cross_entropy` (a scalar), not the course's `temporal_softmax_loss` (``loss, dx``).
+The course's own names and returns, backward functions included, are
+`tfcs231n.course.rnn_layers`; asking this module for one of them raises an ImportError that
+says so.
 
 Every op accepts NumPy arrays or tensors and computes in the inputs' floating dtype
 (float64 in, float64 out). The two sequence ops carry the course's backward pass because

@@ -29,7 +29,8 @@ _OPTIMIZERS = {
 
 
 def train_step(model, optimizer, features, captions, weight=1.0):
-    """One optimizer update on ``weight * model.caption_loss(features, captions)``; returns that loss.
+    """One optimizer update on ``weight * model.caption_loss(features, captions)``; returns
+    that loss.
 
     Plain TF, so callers choose how to run it: eagerly, in `tf.function`, with XLA, or per
     replica under a `tf.distribute.Strategy`.
